@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): a thin layer over the rag facade."""

@@ -1,0 +1,85 @@
+"""What every CLI command shares: settings loaded once, the service built lazily, errors made readable."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import typer
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppState:
+    """Lives in typer's context object; the service is built on first use so `--help` stays instant."""
+
+    settings: Settings
+    _service: Any = field(default=None, repr=False)
+
+    def service(self, *, load_llm: bool = True) -> Any:
+        if self._service is None:
+            from rag.wiring import build_service
+
+            self._service = build_service(self.settings, load_llm=load_llm)
+            if self._service.embed_error:
+                err(self._service.embed_error)
+        return self._service
+
+
+def state(ctx: typer.Context) -> AppState:
+    return ctx.ensure_object(AppState)  # type: ignore[no-any-return]
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def handle_errors(func: F) -> F:
+    """Translate RagError (and Ctrl-C) into one readable line and a non-zero exit code; no tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagError as exc:
+            err(f"error: {exc}")
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            err("interrupted: the index is consistent; run the same command again to finish")
+            raise typer.Exit(code=130) from None
+        except OSError as exc:
+            err(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+            raise typer.Exit(code=2) from None
+        except Exception as exc:  # the edge of the program: never show a traceback to a user
+            if os.environ.get("SANAD_DEBUG"):
+                raise
+            err(f"error: unexpected {type(exc).__name__}: {exc} (set SANAD_DEBUG=1 for details)")
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def quiet_libraries() -> None:
+    """Keep third-party chatter (telemetry, progress bars, warnings) out of the user's terminal."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not sys.warnoptions:
+        import warnings
+
+        warnings.simplefilter("ignore")

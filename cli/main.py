@@ -1,0 +1,60 @@
+"""`sanad`: the command-line entry point. Loads settings once and hands them to each command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli.common import AppState, err, quiet_libraries
+
+app = typer.Typer(
+    name="sanad",
+    help="Sanad: ask questions of your news articles; every claim cited to the article and sentence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Path to a sanad.toml (default: ./sanad.toml)."),
+) -> None:
+    """Load settings once; every command reads them from the context."""
+    from pydantic import ValidationError
+
+    from rag.errors import RagError
+    from rag.settings import load_settings
+
+    quiet_libraries()
+    try:
+        ctx.obj = AppState(settings=load_settings(config))
+    except (ValidationError, RagError) as exc:
+        err(f"error: invalid settings: {exc}".splitlines()[0] + " (check SANAD_* variables and sanad.toml)")
+        raise typer.Exit(code=2) from None
+
+
+def _register_commands() -> None:
+    """Each command group lives in its own module with a ``register(app)`` function."""
+    import importlib
+
+    for name in ("cli.index_cmds", "cli.search_cmd", "cli.ask_cmds", "cli.serve_cmd", "cli.eval_cmd"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+def main() -> None:
+    _register_commands()
+    app()
+
+
+if __name__ == "__main__":
+    main()

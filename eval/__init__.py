@@ -1,0 +1,1 @@
+"""Eval runner: scores suites against reference answers through the rag facade."""

@@ -1,0 +1,191 @@
+"""All Arabic (and Latin) text handling: normalise, tokenise, stem, stop words, sentence splitting, language.
+
+Used at index time AND at query time so both sides see the same forms. Display text is never changed:
+``normalize`` and ``analyze`` produce matching keys only; ``sentence_spans`` returns offsets into the
+original string. Every regex here is Unicode-aware (``str`` patterns, ``\\w`` covers Arabic letters).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = [
+    "normalize",
+    "tokenize",
+    "stem",
+    "analyze",
+    "char_ngrams",
+    "is_stopword",
+    "sentence_spans",
+    "split_sentences",
+    "detect_language",
+    "arabic_ratio",
+]
+
+# Harakat, tanween, shadda, sukun, superscript alef, Quranic marks; tatweel separately.
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_TATWEEL = "\u0640"
+_CHAR_MAP = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
+        "ى": "ي", "ی": "ي", "ئ": "ي",
+        "ة": "ه",
+        "ؤ": "و",
+        "ک": "ك", "ڪ": "ك",
+        "٠": "0", "١": "1", "٢": "2", "٣": "3", "٤": "4",
+        "٥": "5", "٦": "6", "٧": "7", "٨": "8", "٩": "9",
+        "۰": "0", "۱": "1", "۲": "2", "۳": "3", "۴": "4",
+        "۵": "5", "۶": "6", "۷": "7", "۸": "8", "۹": "9",
+        "٫": ".", "٬": ",", "،": ",", "؛": ";", "؟": "?",
+        "\u200c": " ", "\u200d": "", "\u200e": "", "\u200f": "", "\ufeff": "",
+    }
+)
+
+# A token: a number (with inner . or , between digits), or a run of letters/marks of one script.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+
+# Question words and the most frequent function words, normalised. Kept small on purpose:
+# a big stop list did nothing on the dev data, a question-word list helped.
+_STOP_AR = """
+من في على الي عن مع ان او ثم قد لا لم لن ما ماذا متي اين كيف كم هل لماذا اي التي الذي الذين اللذين
+اللتين اللواتي اللاتي هو هي هم هن هما انا نحن انت انتم كان كانت يكون تكون كانوا هذا هذه ذلك تلك
+هناك هنا بين عند الا حتي اذا لقد كل بعض غير ايضا اما وقد وكان وهو وهي فيه فيها منه منها عليه عليها
+اليه بها به له لها لهم الى
+"""
+_STOP_EN = """
+a an the of in on at to for from by with and or not is are was were be been being what which who whom
+whose when where why how did do does has have had this that these those it its as into than then there
+"""
+STOPWORDS: frozenset[str] = frozenset((_STOP_AR + _STOP_EN).split())
+
+# Clitic prefixes stripped before stemming when what remains is still a word (>= 3 letters).
+_PREFIXES = ("وال", "فال", "بال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+
+
+def normalize(text: str) -> str:
+    """Matching key for ``text``: NFKC, no diacritics or tatweel, unified alef/ya/ta-marbuta/hamza
+    carriers, Western digits, lower-case Latin. Never shown to a user."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DIACRITICS.sub("", text).replace(_TATWEEL, "")
+    return text.translate(_CHAR_MAP).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised word and number tokens; Latin and Arabic runs are separate tokens (``NATOناتو``)."""
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(normalize(text)):
+        tokens.extend(_split_scripts(match.group()))
+    return tokens
+
+
+def _split_scripts(token: str) -> Iterable[str]:
+    if not (_ARABIC_LETTER.search(token) and _LATIN_LETTER.search(token)):
+        return (token,)
+    return [m.group() for m in re.finditer("[\u0600-\u06ff]+|[^\u0600-\u06ff]+", token)]
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmers() -> tuple[object, object]:
+    import Stemmer  # PyStemmer: Snowball Arabic and English
+
+    return Stemmer.Stemmer("arabic"), Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(token: str) -> str:
+    """Snowball stem of one normalised token, after stripping clitic prefixes (و ف ب ل ال …)."""
+    if token.isdigit() or len(token) < 3:
+        return token
+    arabic, english = _stemmers()
+    if _ARABIC_LETTER.match(token):
+        for prefix in _PREFIXES:
+            if token.startswith(prefix) and len(token) - len(prefix) >= 3:
+                token = token[len(prefix):]
+                break
+        return normalize(arabic.stemWord(token))  # type: ignore[attr-defined]
+    return english.stemWord(token)  # type: ignore[attr-defined]
+
+
+def is_stopword(token: str) -> bool:
+    return token in STOPWORDS
+
+
+def analyze(text: str, *, stopwords: bool = True) -> list[str]:
+    """Tokens for keyword search: normalise → tokenise → drop stop words → stem."""
+    return [stem(t) for t in tokenize(text) if not (stopwords and t in STOPWORDS)]
+
+
+def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
+    """Character n-grams inside space-padded normalised words: absorbs clitics and spelling variants."""
+    grams: list[str] = []
+    for token in tokenize(text):
+        if token in STOPWORDS:
+            continue
+        padded = f" {token} "
+        for n in sizes:
+            if len(padded) <= n:
+                grams.append(padded)
+                continue
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+# A sentence ends after . ! ? ؟ … (plus closing quotes/brackets) followed by space, or at a line break.
+_SENT_END = re.compile(r"[.!?؟…]+[\"'”’»)\]]*(?=\s|$)|\n+")
+# Abbreviations that end in a period without ending a sentence (Latin and Arabic single-letter titles).
+_ABBREV = re.compile(
+    r"(?:\b(?:mr|mrs|ms|dr|prof|st|no|vs|etc|e\.g|i\.e|inc|ltd|jr|sr|u\.s|u\.k|jan|feb|mar|apr|jun|jul|aug|sep"
+    r"|sept|oct|nov|dec|gen|col|lt|sgt|capt)\.$)|(?:(?:^|\s)[A-Za-z]\.$)|(?:(?:^|\s)[دمأص]\.$)",
+    re.IGNORECASE,
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence in ``text``, whitespace trimmed, never splitting inside a
+    number (3.5, ١٢٫٥) or after an abbreviation (Dr., U.S., د.)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENT_END.finditer(text):
+        end = match.end()
+        if match.group()[0] == "." and _ABBREV.search(text[max(start, end - 12) : end]):
+            continue
+        _append_span(text, start, end, spans)
+        start = end
+    _append_span(text, start, len(text), spans)
+    return spans
+
+
+def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+# --- language -----------------------------------------------------------------------------------
+
+
+def arabic_ratio(text: str) -> float:
+    """Share of letters that are Arabic script."""
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    return arabic / (arabic + latin) if arabic + latin else 0.0
+
+
+def detect_language(text: str) -> str:
+    """'ar' or 'en' by script: the product's two languages. Mixed text with a Latin name inside an
+    Arabic question is still Arabic."""
+    return "ar" if arabic_ratio(text) >= 0.3 else "en"

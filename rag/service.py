@@ -1,0 +1,124 @@
+"""The facade every interface calls: ingest · documents · remove · search · ask · stream · health.
+
+It holds no logic of its own beyond validating input and timing; each verb delegates to one step object
+built by the composition root (``rag.wiring.build_service``). Tests construct it with fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rag.errors import DocumentNotFoundError, InvalidQuestionError
+from rag.ports import LLM, Embedder, VectorStore
+from rag.types import (
+    Answer,
+    AnswerDelta,
+    Article,
+    DocInfo,
+    Health,
+    IngestReport,
+    SearchFilters,
+    SearchResult,
+    Turn,
+)
+
+__all__ = ["Sanad", "Progress"]
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): stage is "files" or "chunks"."""
+
+
+class _Ingestor(Protocol):
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport: ...
+    def remove(self, doc_id: str) -> bool: ...
+
+
+class _Retriever(Protocol):
+    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult: ...
+
+
+class _Answerer(Protocol):
+    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+            k: int | None = None, extractive: bool = False) -> Answer: ...
+    def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]: ...
+
+
+@dataclass
+class Sanad:
+    """One Sanad instance: an index, the models around it, and the verbs people use."""
+
+    store: VectorStore
+    ingestor: _Ingestor
+    retriever: _Retriever
+    answerer: _Answerer
+    embedder: Embedder | None
+    llm: LLM | None
+    embed_model: str
+    embed_error: str | None
+    chroma_mode: str
+    ollama_host: str
+    ollama_model: str
+    max_question_chars: int = 2000
+
+    # --- articles ------------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Index files and folders; unchanged articles cost nothing, broken files are reported, not fatal."""
+        return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+
+    def documents(self) -> list[DocInfo]:
+        return self.store.documents()
+
+    def article(self, doc_id: str) -> Article:
+        article = self.store.get_article(doc_id)
+        if article is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}", hint="see `sanad docs` for ids")
+        return article
+
+    def remove(self, doc_id: str) -> None:
+        if not self.ingestor.remove(doc_id):
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}", hint="see `sanad docs` for ids")
+
+    # --- questions -----------------------------------------------------------------------------
+    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult:
+        return self.retriever.search(self._check_question(query), k=k, filters=filters)
+
+    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+            k: int | None = None, extractive: bool = False) -> Answer:
+        return self.answerer.ask(self._check_question(question), history=history, filters=filters, k=k,
+                                 extractive=extractive)
+
+    def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]:
+        """Answer text pieces as they come, then the final ``Answer`` (citations checked)."""
+        return self.answerer.stream(self._check_question(question), history=history, filters=filters, k=k,
+                                    extractive=extractive)
+
+    def health(self) -> Health:
+        status, detail = self.llm.health() if self.llm is not None else ("unreachable", "no LLM configured")
+        return Health(
+            documents=len(self.store.doc_records()),
+            chunks=self.store.count_chunks(),
+            embed_model=self.embed_model,
+            embed_mode="hybrid" if self.embedder is not None else "keyword-only",
+            embed_error=self.embed_error,
+            chroma_mode="server" if self.chroma_mode == "server" else "embedded",
+            chroma_location=self.store.location,
+            ollama_host=self.ollama_host,
+            ollama_model=self.ollama_model,
+            ollama_status=status,  # type: ignore[arg-type]
+            ollama_detail=detail,
+        )
+
+    def _check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestionError("the question is empty", hint="type a question")
+        if len(question) > self.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is {len(question)} characters long; the limit is {self.max_question_chars}",
+                hint="shorten it or raise SANAD_MAX_QUESTION_CHARS",
+            )
+        return question.strip()

@@ -1,0 +1,148 @@
+"""Sanad's settings: one pydantic-settings object, env prefix ``SANAD_``, optional ``sanad.toml``.
+
+Loaded once by an entry point (``load_settings``) and passed down; nothing in the library reads the
+environment on its own. Precedence: explicit arguments > environment > config file > defaults.
+Every field carries a description; ``docs/configuration.md`` is generated from them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings", "PROJECT_ROOT"]
+
+#: repository root (holds prompts/ and data/)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_E5_PREFIXES = ("query: ", "passage: ")
+
+
+class Settings(BaseSettings):
+    """All of Sanad's knobs, documented; see ``docs/configuration.md``."""
+
+    model_config = SettingsConfigDict(env_prefix="SANAD_", extra="ignore", validate_default=True)
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".sanad"), description="Where the embedded Chroma index and the keyword index live.")
+    collection: str = Field("sanad", description="Chroma collection name; one collection = one embedding model.")
+    chroma_host: str | None = Field(None, description="Chroma server host. Unset: Chroma runs in-process under data_dir.")
+    chroma_port: int = Field(8000, description="Chroma server port (server mode only).")
+
+    # --- embedding -----------------------------------------------------------------------------
+    embed_model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="Sentence-transformers model: a Hub name (must already be cached when offline) or a local folder.",
+    )
+    embed_query_prefix: str | None = Field(
+        None, description="Text put before each query before embedding. Unset: 'query: ' for e5 models, else ''."
+    )
+    embed_passage_prefix: str | None = Field(
+        None, description="Text put before each passage before embedding. Unset: 'passage: ' for e5 models, else ''."
+    )
+    embed_batch_size: int = Field(32, ge=1, description="Passages encoded per batch.")
+    embed_device: str = Field("cpu", description="torch device for the embedder and reranker ('cpu', 'cuda').")
+
+    # --- chunking ------------------------------------------------------------------------------
+    chunk_size: int = Field(200, ge=32, description="Chunk size in tokens of the embedding model's tokenizer.")
+    chunk_overlap: int = Field(40, ge=0, description="Overlap between chunks in tokens, rounded to whole sentences.")
+
+    # --- retrieval -----------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages returned by search / given to the LLM.")
+    candidates: int = Field(40, ge=1, description="Candidates each retriever returns before fusion.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) list in reciprocal rank fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the embedding list in reciprocal rank fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k.")
+    rerank: bool = Field(False, description="Rerank fused candidates with a cross-encoder (slow on CPU).")
+    rerank_model: str = Field("BAAI/bge-reranker-v2-m3", description="Cross-encoder model for reranking.")
+    rerank_candidates: int = Field(20, ge=1, description="How many fused candidates the reranker sees.")
+    max_per_doc: int = Field(0, ge=0, description="Diversity: at most this many passages per article (0 = no limit).")
+    refusal_threshold: float = Field(
+        0.25, ge=0, le=1, description="Refuse when retrieval confidence is below this (0 never refuses)."
+    )
+
+    # --- LLM (Ollama) --------------------------------------------------------------------------
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
+    ollama_model: str = Field("qwen3:4b", description="Ollama model (thinking is turned off for qwen3).")
+    ollama_timeout: float = Field(120.0, gt=0, description="Seconds to wait for Ollama before giving up.")
+    ollama_keep_alive: str = Field("30m", description="How long Ollama keeps the model loaded after a request.")
+    ollama_num_ctx: int = Field(8192, ge=512, description="Context window sent to Ollama; prompts never exceed it.")
+    answer_max_tokens: int = Field(768, ge=16, description="Tokens reserved for the answer inside num_ctx.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    sentence_selection: bool = Field(
+        True, description="Send only the sentences of each passage that bear on the question (shorter prompts)."
+    )
+
+    # --- API -----------------------------------------------------------------------------------
+    api_key: str | None = Field(None, description="Bearer key required by the HTTP API. Unset: no key.")
+    host: str = Field("127.0.0.1", description="Address `sanad serve` binds to.")
+    port: int = Field(8321, description="Port `sanad serve` listens on.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload, per file, in MB.")
+    max_upload_files: int = Field(50, ge=1, description="Most files in one upload request.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest accepted question, in characters.")
+
+    # --- paths ---------------------------------------------------------------------------------
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
+
+    @field_validator("chroma_host", "api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("SANAD_CONFIG", "sanad.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    # --- derived -------------------------------------------------------------------------------
+    @property
+    def chroma_mode(self) -> Literal["embedded", "server"]:
+        return "server" if self.chroma_host else "embedded"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.data_dir / "keyword" / self.collection
+
+    @property
+    def query_prefix(self) -> str:
+        if self.embed_query_prefix is not None:
+            return self.embed_query_prefix
+        return _E5_PREFIXES[0] if "e5" in self.embed_model.lower() else ""
+
+    @property
+    def passage_prefix(self) -> str:
+        if self.embed_passage_prefix is not None:
+            return self.embed_passage_prefix
+        return _E5_PREFIXES[1] if "e5" in self.embed_model.lower() else ""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once, at an entry point. ``config_file`` overrides ``SANAD_CONFIG``."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            from rag.errors import ConfigError
+
+            raise ConfigError(f"config file not found: {path}", hint="pass an existing sanad.toml")
+        os.environ["SANAD_CONFIG"] = str(path)
+    return Settings(**overrides)

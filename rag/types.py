@@ -1,0 +1,257 @@
+"""Small plain types passed between the steps of a question's path.
+
+They are frozen dataclasses (no llama-index or chromadb types leave ``rag/``) so every step takes plain
+data from the one before and every interface can serialise them with ``to_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Article",
+    "Chunk",
+    "Hit",
+    "SearchFilters",
+    "SearchResult",
+    "Citation",
+    "Usage",
+    "Answer",
+    "AnswerDelta",
+    "DocInfo",
+    "IngestReport",
+    "FileFailure",
+    "Health",
+    "Turn",
+]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article. ``text`` is what is displayed and what every character offset points into."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    published: str | None = None
+    url: str | None = None
+    lang: str = "ar"
+    #: lines dropped as boilerplate (breadcrumbs, share counters, related headlines, footers), for tests/debugging
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        import hashlib
+
+        payload = "\x1f".join([self.title, self.text, self.published or "", self.url or ""])
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article; ``article.text[start:end] == text`` always holds."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    ordinal: int
+    source: str
+    published: str | None = None
+    #: 0-based index of the paragraph (blank-line separated, title excluded) where the chunk starts
+    paragraph: int = 0
+    #: index of the last paragraph the chunk touches
+    paragraph_end: int = 0
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Metadata filters applied to both retrievers."""
+
+    doc_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    published_from: str | None = None  # ISO date, inclusive
+    published_to: str | None = None  # ISO date, inclusive
+
+    @property
+    def empty(self) -> bool:
+        return not (self.doc_ids or self.sources or self.published_from or self.published_to)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the score from each retriever (None when that retriever did not find it)."""
+
+    chunk: Chunk
+    score: float
+    keyword_score: float | None = None
+    dense_score: float | None = None
+    rerank_score: float | None = None
+    keyword_rank: int | None = None
+    dense_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["chunk"] = asdict(self.chunk)
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits plus a calibrated confidence in [0, 1] that the corpus answers the question."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    confidence: float
+    lang: str
+    #: the query actually sent to the keyword side (translated for cross-lingual questions)
+    keyword_query: str | None = None
+    mode: Literal["hybrid", "keyword", "dense"] = "hybrid"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited source: the exact sentence(s) of the article that support a claim."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    published: str | None = None
+    supported: bool = True
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask`` returns; ``to_dict`` is the wire shape of ``sanad ask --json`` and the API."""
+
+    answer: str
+    citations: tuple[Citation, ...]
+    grounded: bool
+    refused: bool
+    mode: Literal["llm", "extractive"]
+    model: str | None
+    usage: Usage = field(default_factory=Usage)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str | None = None
+    lang: str = "ar"
+    notes: tuple[str, ...] = ()
+    #: passages given as context (or, when refused, the closest passages, marked as such)
+    passages: tuple[Hit, ...] = ()
+    #: answer sentences the citation check could not support
+    unsupported: tuple[str, ...] = ()
+    #: passages dropped or trimmed to fit num_ctx
+    trimmed: int = 0
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "grounded": self.grounded,
+            "refused": self.refused,
+            "mode": self.mode,
+            "model": self.model,
+            "usage": asdict(self.usage),
+            "timings_ms": dict(self.timings_ms),
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "lang": self.lang,
+            "notes": list(self.notes),
+            "unsupported": list(self.unsupported),
+            "trimmed": self.trimmed,
+            "confidence": self.confidence,
+            "passages": [h.to_dict() for h in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    """A piece of streamed answer text; the stream ends with the final ``Answer``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of chat history."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    chunks: int
+    published: str | None
+    source: str
+    content_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks,
+                "published": self.published, "source": self.source}
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    path: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    """Counts of one ingest run; ``to_dict`` is the shape of ``sanad ingest --json``."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    failed: list[FileFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "chunks_embedded": self.chunks_embedded,
+            "failed": [asdict(f) for f in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class Health:
+    documents: int
+    chunks: int
+    embed_model: str
+    embed_mode: Literal["hybrid", "keyword-only"]
+    embed_error: str | None
+    chroma_mode: Literal["embedded", "server"]
+    chroma_location: str
+    ollama_host: str
+    ollama_model: str
+    ollama_status: Literal["ok", "unreachable", "model_missing", "timeout", "error"]
+    ollama_detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Gradio chat UI: a thin layer over the rag facade."""
