@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("SANAD_CONFIG", "sanad.toml")
+        toml_file = settings_cls.model_config.get("toml_file") or os.environ.get("SANAD_CONFIG", "sanad.toml")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     # --- derived -------------------------------------------------------------------------------
@@ -138,11 +138,36 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings once, at an entry point. ``config_file`` overrides ``SANAD_CONFIG``."""
-    if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            from rag.errors import ConfigError
+    if config_file is None:
+        return Settings(**overrides)
+    path = Path(config_file)
+    if not path.is_file():
+        from rag.errors import ConfigError
 
-            raise ConfigError(f"config file not found: {path}", hint="pass an existing sanad.toml")
-        os.environ["SANAD_CONFIG"] = str(path)
-    return Settings(**overrides)
+        raise ConfigError(f"config file not found: {path}", hint="pass an existing sanad.toml")
+    bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    return bound(**overrides)
+
+
+def render_docs() -> str:
+    """Markdown table of every setting (``python -m rag.settings > docs/configuration.md``)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting can be given as an environment variable (`SANAD_` + the name in capitals) or as a key in",
+        "`sanad.toml` (in the working directory, or the file named by `SANAD_CONFIG` / `sanad --config FILE`).",
+        "Environment variables win over the file. This page is generated: `python -m rag.settings > docs/configuration.md`.",
+        "",
+        "| variable | `sanad.toml` key | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT) if default.is_absolute() and PROJECT_ROOT in default.parents else default
+        lines.append(f"| `SANAD_{name.upper()}` | `{name}` | `{default}` | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_docs(), end="")

@@ -1,0 +1,53 @@
+# Sanad — the two commands in the README are `make run` and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN      = $(VENV)/bin
+PIP      = $(BIN)/pip
+ARTICLES ?= data/articles
+QUESTION ?= لماذا نُقل جنود من قوات حفتر إلى روسيا؟
+
+.PHONY: setup run test test-fast test-integration test-browser check bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# torch first, pinned: it takes the local CPU build instead of gigabytes of CUDA wheels.
+setup: $(BIN)/python
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[test]"
+
+# The main job on the sample articles: index them, list them, answer a question with citations.
+run: setup
+	$(BIN)/sanad ingest $(ARTICLES)
+	$(BIN)/sanad docs
+	$(BIN)/sanad status
+	$(BIN)/sanad ask "$(QUESTION)"
+
+# Every tier: fast unit tests, then integration (real Chroma, MiniLM, fake Ollama, chroma server), then browser.
+test:
+	$(BIN)/pytest -q -m "not integration and not browser"
+	$(BIN)/pytest -q -m integration
+	$(BIN)/pytest -q -m browser
+
+test-fast:
+	$(BIN)/pytest -q
+
+test-integration:
+	$(BIN)/pytest -q -m integration
+
+test-browser:
+	$(BIN)/pytest -q -m browser
+
+check:
+	duplicates --most 20 || true
+
+bench:
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/search_latency.py
+	$(BIN)/python benchmarks/answers.py
+	$(BIN)/python benchmarks/api_load.py
+
+clean:
+	rm -rf .sanad test-artifacts
