@@ -54,6 +54,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except typer.Exit:  # a deliberate exit code (e.g. `sanad eval --fail-under` -> 3) passes through
+            raise
         except RagError as exc:
             err(f"error: {exc}")
             raise typer.Exit(code=2) from None

@@ -18,6 +18,7 @@ __all__ = [
     "stem",
     "analyze",
     "char_ngrams",
+    "word_ngrams",
     "is_stopword",
     "sentence_spans",
     "split_sentences",
@@ -31,9 +32,9 @@ _TATWEEL = "\u0640"
 _CHAR_MAP = str.maketrans(
     {
         "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
-        "ى": "ي", "ی": "ي", "ئ": "ي",
+        "ى": "ي", "ی": "ي", "ئ": "ء",
         "ة": "ه",
-        "ؤ": "و",
+        "ؤ": "ء",
         "ک": "ك", "ڪ": "ك",
         "٠": "0", "١": "1", "٢": "2", "٣": "3", "٤": "4",
         "٥": "5", "٦": "6", "٧": "7", "٨": "8", "٩": "9",
@@ -61,7 +62,7 @@ _STOP_EN = """
 a an the of in on at to for from by with and or not is are was were be been being what which who whom
 whose when where why how did do does has have had this that these those it its as into than then there
 """
-STOPWORDS: frozenset[str] = frozenset((_STOP_AR + _STOP_EN).split())
+_RAW_STOPWORDS = (_STOP_AR + _STOP_EN).split()
 
 # Clitic prefixes stripped before stemming when what remains is still a word (>= 3 letters).
 _PREFIXES = ("وال", "فال", "بال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
@@ -73,6 +74,10 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _DIACRITICS.sub("", text).replace(_TATWEEL, "")
     return text.translate(_CHAR_MAP).lower()
+
+
+#: stop words in normalised form (the form tokens have when they are compared)
+STOPWORDS: frozenset[str] = frozenset(normalize(w) for w in _RAW_STOPWORDS)
 
 
 def tokenize(text: str) -> list[str]:
@@ -120,31 +125,51 @@ def analyze(text: str, *, stopwords: bool = True) -> list[str]:
     return [stem(t) for t in tokenize(text) if not (stopwords and t in STOPWORDS)]
 
 
-def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
-    """Character n-grams inside space-padded normalised words: absorbs clitics and spelling variants."""
+def word_ngrams(token: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
+    """Character n-grams of one normalised token padded with spaces (`` ليبيا `` -> `` لي``, ``ليب`` ...);
+    a token shorter than a size yields itself, padded, once."""
+    padded = f" {token} "
     grams: list[str] = []
-    for token in tokenize(text):
-        if token in STOPWORDS:
-            continue
-        padded = f" {token} "
-        for n in sizes:
-            if len(padded) <= n:
-                grams.append(padded)
-                continue
+    for n in sizes:
+        if len(padded) <= n:
+            grams.append(padded)
+        else:
             grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
     return grams
+
+
+def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
+    """Character n-grams inside space-padded normalised words: absorbs clitics and spelling variants."""
+    return [g for t in tokenize(text) if t not in STOPWORDS for g in word_ngrams(t, sizes)]
 
 
 # --- sentences ----------------------------------------------------------------------------------
 
 # A sentence ends after . ! ? ؟ … (plus closing quotes/brackets) followed by space, or at a line break.
+# A period between digits (3.5) is never followed by space, so numbers are never split; ١٢٫٥ uses ٫.
 _SENT_END = re.compile(r"[.!?؟…]+[\"'”’»)\]]*(?=\s|$)|\n+")
-# Abbreviations that end in a period without ending a sentence (Latin and Arabic single-letter titles).
-_ABBREV = re.compile(
-    r"(?:\b(?:mr|mrs|ms|dr|prof|st|no|vs|etc|e\.g|i\.e|inc|ltd|jr|sr|u\.s|u\.k|jan|feb|mar|apr|jun|jul|aug|sep"
-    r"|sept|oct|nov|dec|gen|col|lt|sgt|capt)\.$)|(?:(?:^|\s)[A-Za-z]\.$)|(?:(?:^|\s)[دمأص]\.$)",
-    re.IGNORECASE,
+# Words that end in a period without ending a sentence (compared lower-cased, without the period).
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st vs etc inc ltd jr sr gen col lt sgt capt gov sen rep jan feb mar apr jun jul aug sep "
+    "sept oct nov dec fig approx dept op cf al".split()
 )
+# Initialisms with inner periods (U.S, e.g, i.e, a.m) and single letters (J. Smith, د. محمد).
+_INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|[^\W\d_]")
+_NUMBER_AFTER = re.compile(r"\s*\d")
+
+
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    """True when the period at ``dot`` closes an abbreviation, not a sentence. 'No.' only counts before
+    a number ('No. 5'), so 'He said no.' still ends a sentence."""
+    begin = dot
+    while begin > start and not text[begin - 1].isspace():
+        begin -= 1
+    word = text[begin:dot].lstrip("(\"'“«").lower()
+    if not word:
+        return False
+    if word == "no":
+        return bool(_NUMBER_AFTER.match(text, dot + 1))
+    return word in _ABBREVIATIONS or bool(_INITIALISM.fullmatch(word))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -154,7 +179,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _SENT_END.finditer(text):
         end = match.end()
-        if match.group()[0] == "." and _ABBREV.search(text[max(start, end - 12) : end]):
+        if match.group() == "." and _is_abbreviation(text, start, match.start()):
             continue
         _append_span(text, start, end, spans)
         start = end
@@ -185,7 +210,11 @@ def arabic_ratio(text: str) -> float:
     return arabic / (arabic + latin) if arabic + latin else 0.0
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, default: str = "ar") -> str:
     """'ar' or 'en' by script: the product's two languages. Mixed text with a Latin name inside an
-    Arabic question is still Arabic."""
-    return "ar" if arabic_ratio(text) >= 0.3 else "en"
+    Arabic question is still Arabic; text without letters (a bare number) gets ``default``."""
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if arabic + latin == 0:
+        return default
+    return "ar" if arabic / (arabic + latin) >= 0.3 else "en"

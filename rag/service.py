@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from rag.errors import DocumentNotFoundError, InvalidQuestionError
 from rag.ports import LLM, Embedder, VectorStore
@@ -83,8 +83,12 @@ class Sanad:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}", hint="see `sanad docs` for ids")
 
     # --- questions -----------------------------------------------------------------------------
-    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult:
-        return self.retriever.search(self._check_question(query), k=k, filters=filters)
+    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+               mode: Literal["hybrid", "keyword", "dense"] = "hybrid") -> SearchResult:
+        """Ranked passages; ``mode`` picks one retriever alone (diagnostics, keyword-only installs)."""
+        if mode == "hybrid":
+            return self.retriever.search(self._check_question(query), k=k, filters=filters)
+        return self.retriever.search(self._check_question(query), k=k, filters=filters, mode=mode)  # type: ignore[call-arg]
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             k: int | None = None, extractive: bool = False) -> Answer:

@@ -1,0 +1,84 @@
+"""Request bodies (the wire contract). Responses are the library's own ``to_dict`` shapes.
+
+Unknown fields are rejected on our native routes (typos surface as 422) and ignored on the
+OpenAI-compatible route (clients send temperature, top_p, ... that Sanad does not use).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from rag.types import SearchFilters, Turn
+
+__all__ = ["Filters", "HistoryMessage", "AskRequest", "ChatMessageIn", "ChatCompletionRequest", "to_turns"]
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[StrictStr] = Field(default_factory=list, description="Only these documents.")
+    sources: list[StrictStr] = Field(default_factory=list, description="Only articles from these sources.")
+    published_from: StrictStr | None = Field(None, description="ISO date, inclusive.")
+    published_to: StrictStr | None = Field(None, description="ISO date, inclusive.")
+
+    def to_filters(self) -> SearchFilters:
+        return SearchFilters(doc_ids=tuple(self.doc_ids), sources=tuple(self.sources),
+                             published_from=self.published_from, published_to=self.published_to)
+
+
+class HistoryMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: StrictStr
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(description="The question, Arabic or English.")
+    history: list[HistoryMessage] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    filters: Filters | None = None
+    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")
+    extractive: StrictBool = Field(False, description="Answer with quoted sentences only, without the LLM.")
+    stream: StrictBool = Field(False, description="Server-Sent Events: `delta` events, then `answer`.")
+
+
+class ChatMessageIn(BaseModel):
+    """OpenAI message; ``content`` may be a string or a list of parts ({"type": "text", "text": ...})."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: StrictStr | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: StrictStr = "sanad"
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    stream: StrictBool = False
+    # Sanad extensions (ignored by clients that do not know them)
+    filters: Filters | None = None
+    k: int | None = Field(None, ge=1, le=50)
+    extractive: StrictBool = False
+
+
+def to_turns(messages: list[HistoryMessage] | list[ChatMessageIn]) -> tuple[Turn, ...]:
+    """Keep user/assistant turns only: system prompts from chat clients must not steer the grounded prompt."""
+    turns: list[Turn] = []
+    for message in messages:
+        if message.role in ("user", "assistant"):
+            text = message.text() if isinstance(message, ChatMessageIn) else message.content
+            turns.append(Turn(role=message.role, content=text))  # type: ignore[arg-type]
+    return tuple(turns)

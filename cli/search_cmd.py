@@ -1,0 +1,96 @@
+"""`sanad search`: ranked passages with their scores, without asking the LLM to write anything."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Optional
+
+import typer
+
+from cli.common import handle_errors, print_json, state
+from rag.types import SearchFilters, SearchResult
+
+__all__ = ["register", "result_json", "render_result"]
+
+
+class Mode(str, Enum):
+    hybrid = "hybrid"
+    keyword = "keyword"
+    dense = "dense"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+
+
+def result_json(result: SearchResult) -> dict[str, Any]:
+    """The ``--json`` shape: flat hits, character spans into the article text."""
+    return {
+        "query": result.query,
+        "confidence": round(result.confidence, 4),
+        "lang": result.lang,
+        "keyword_query": result.keyword_query,
+        "mode": result.mode,
+        "hits": [
+            {
+                "rank": rank,
+                "chunk_id": h.chunk.chunk_id,
+                "doc_id": h.chunk.doc_id,
+                "title": h.chunk.title,
+                "source": h.chunk.source,
+                "published": h.chunk.published,
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "text": h.chunk.text,
+                "score": h.score,
+                "keyword_score": h.keyword_score,
+                "dense_score": h.dense_score,
+            }
+            for rank, h in enumerate(result.hits, start=1)
+        ],
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render_result(result: SearchResult, width: int = 240) -> list[str]:
+    """Plain lines for the terminal: one header, then each passage with its scores and span."""
+    lines = [f"confidence {result.confidence:.2f} · lang {result.lang} · mode {result.mode}"]
+    if result.keyword_query and result.keyword_query != result.query:
+        lines.append(f"keyword query: {result.keyword_query}")
+    if not result.hits:
+        lines.append("no passages found")
+    for rank, h in enumerate(result.hits, start=1):
+        c = h.chunk
+        text = c.text if len(c.text) <= width else c.text[:width] + "…"
+        lines.append(
+            f"\n{rank}. {c.title} ({c.doc_id}) [{c.start}:{c.end}]"
+            f"  score {h.score:.4f} · keyword {_fmt(h.keyword_score)} · dense {_fmt(h.dense_score)}"
+        )
+        lines.append(f"   {text}")
+    return lines
+
+
+@handle_errors
+def search(
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help="The question or keywords, in Arabic or English."),
+    k: Optional[int] = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to return."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    mode: Mode = typer.Option(Mode.hybrid, "--mode", help="hybrid, keyword (BM25 only) or dense (vectors only)."),
+    doc: Optional[list[str]] = typer.Option(None, "--doc", help="Only this document id (repeatable)."),
+    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable)."),
+    date_from: Optional[str] = typer.Option(None, "--from", help="Published on or after (YYYY[-MM[-DD]])."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Published on or before (YYYY[-MM[-DD]])."),
+) -> None:
+    """Show the passages retrieval finds for a question, with fused, keyword and dense scores."""
+    filters = SearchFilters(doc_ids=tuple(doc or ()), sources=tuple(source or ()),
+                            published_from=date_from, published_to=date_to)
+    service = state(ctx).service(load_llm=True)
+    result = service.search(question, k=k, filters=None if filters.empty else filters, mode=mode.value)
+    if as_json:
+        print_json(result_json(result))
+        return
+    typer.echo("\n".join(render_result(result)))

@@ -1,0 +1,239 @@
+"""Grounded answers: condense → retrieve → refuse or build the prompt → stream from the LLM → check
+citations → ``Answer``. Falls back to the extractive (no-LLM) answer when Ollama cannot be reached.
+
+Why the order: refusing on low retrieval confidence before calling the model saves a slow LLM call and
+stops answers from the model's own knowledge; the citation check runs on the complete text, so streamed
+pieces are provisional and the final ``Answer`` is what gets stored or displayed for good.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rag import arabic
+from rag.errors import ModelUnavailableError
+from rag.generation.citations import check_citations
+from rag.generation.condense import condense_fallback, condense_with_llm
+from rag.generation.context import NO_ANSWER, PromptContext, build_context, estimate_tokens
+from rag.generation.extractive import extractive_answer
+from rag.ports import LLM, Embedder
+from rag.prompts import PromptLibrary
+from rag.settings import Settings
+from rag.types import Answer, AnswerDelta, Hit, SearchFilters, SearchResult, Turn, Usage
+
+__all__ = ["Answerer", "REFUSAL", "NO_LLM_NOTE", "CLOSEST_NOTE"]
+
+REFUSAL = ("لا تتضمن المقالات المتاحة إجابة عن هذا السؤال. / "
+           "The articles do not contain the answer to this question.")
+NO_LLM_NOTE = ("لم يُستخدم أي نموذج لغوي: الإجابة جمل مقتبسة من المقالات. / "
+               "No LLM was used: the answer quotes sentences from the articles.")
+CLOSEST_NOTE = ("المقاطع المعروضة هي الأقرب إلى السؤال لكنها لا تجيب عنه. / "
+                "The passages shown are the closest ones; they do not answer the question.")
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
+
+
+class _Retriever(Protocol):
+    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult: ...
+
+
+@dataclass
+class _Run:
+    """What one question accumulates on its way to an ``Answer``."""
+
+    question: str
+    lang: str
+    started: float = field(default_factory=time.perf_counter)
+    standalone: str | None = None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    result: SearchResult | None = None
+
+    def mark(self, name: str) -> None:
+        self.timings[name] = round((time.perf_counter() - self.started) * 1000, 1)
+
+    def base(self) -> dict[str, Any]:
+        self.mark("total")
+        self.timings.setdefault("first_token", self.timings["total"])
+        confidence = self.result.confidence if self.result is not None else 0.0
+        return {"question": self.question, "standalone_question": self.standalone, "lang": self.lang,
+                "timings_ms": dict(self.timings), "confidence": float(confidence)}
+
+
+class Answerer:
+    """Answers questions from retrieved passages, with an LLM when one is reachable, else extractively."""
+
+    def __init__(self, retriever: _Retriever, llm: LLM | None, embedder: Embedder | None,
+                 prompts: PromptLibrary, settings: Settings) -> None:
+        self.retriever = retriever
+        self.llm = llm
+        self.embedder = embedder
+        self.prompts = prompts
+        self.settings = settings
+
+    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+            k: int | None = None, extractive: bool = False) -> Answer:
+        """The complete, citation-checked answer (the stream, consumed)."""
+        final: Answer | None = None
+        for item in self.stream(question, history=history, filters=filters, k=k, extractive=extractive):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None, "stream() always ends with an Answer"
+        return final
+
+    def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]:
+        """``AnswerDelta`` pieces as the model writes, then the final ``Answer``."""
+        run = _Run(question=question, lang=arabic.detect_language(question))
+        use_llm = not extractive and self.llm is not None
+        query, use_llm = self._standalone(run, history, use_llm)
+        run.result = self.retriever.search(query, k=k, filters=filters)
+        run.mark("retrieval")
+        hits = run.result.hits
+        if not hits or run.result.confidence < self.settings.refusal_threshold:
+            yield self._refusal(run, hits, "llm" if use_llm else "extractive")
+            return
+        if use_llm:
+            try:
+                yield from self._generate(run, query, hits)
+                return
+            except ModelUnavailableError as exc:
+                run.notes.append(f"Ollama is not available ({exc}); answering without an LLM.")
+        yield self._extractive(run, query, hits)
+
+    # --- steps ---------------------------------------------------------------------------------
+    def _standalone(self, run: _Run, history: Sequence[Turn], use_llm: bool) -> tuple[str, bool]:
+        """Condense a follow-up into a standalone question; an unreachable LLM switches to extractive."""
+        if not history:
+            return run.question, use_llm
+        if use_llm:
+            assert self.llm is not None
+            try:
+                run.standalone = condense_with_llm(run.question, history, self.llm, self.prompts)
+                return run.standalone, True
+            except ModelUnavailableError as exc:
+                run.notes.append(f"Ollama is not available ({exc}); answering without an LLM.")
+                use_llm = False
+        run.standalone = condense_fallback(run.question, history)
+        return run.standalone, use_llm
+
+    def _refusal(self, run: _Run, hits: Sequence[Hit], mode: str, *, why: str | None = None) -> Answer:
+        notes = [*run.notes, why or _low_confidence_note(run, self.settings.refusal_threshold)]
+        if hits:
+            notes.append(CLOSEST_NOTE)
+        return Answer(answer=REFUSAL, citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]
+                      model=self.llm.model if mode == "llm" and self.llm is not None else None,
+                      notes=tuple(notes), passages=tuple(hits), **run.base())
+
+    def _extractive(self, run: _Run, query: str, hits: Sequence[Hit]) -> Answer:
+        text, citations = extractive_answer(query, hits)
+        run.notes.append(NO_LLM_NOTE)
+        if not citations:
+            return self._refusal(run, hits, "extractive", why="no sentence of the passages matches the question")
+        return Answer(answer=text, citations=citations, grounded=True, refused=False, mode="extractive",
+                      model=None, notes=tuple(run.notes), passages=tuple(hits), **run.base())
+
+    def _generate(self, run: _Run, query: str, hits: Sequence[Hit]) -> Iterator[AnswerDelta | Answer]:
+        """Stream the model's answer, then check its citations (or refuse on the no-answer marker)."""
+        assert self.llm is not None
+        ctx = build_context(query, hits, self.prompts, num_ctx=self.llm.num_ctx,
+                            answer_max_tokens=self.settings.answer_max_tokens,
+                            select=self.settings.sentence_selection, lang=run.lang)
+        if ctx.trimmed:
+            run.notes.append(f"{ctx.trimmed} passage(s) dropped or shortened to fit num_ctx={self.llm.num_ctx}.")
+        gate = _MarkerGate()
+        pieces: list[str] = []
+        usage: dict[str, int] = {}
+        for item in self.llm.stream_chat(ctx.messages, max_tokens=self.settings.answer_max_tokens):
+            if isinstance(item, dict):
+                usage = item
+                continue
+            run.timings.setdefault("first_token", round((time.perf_counter() - run.started) * 1000, 1))
+            pieces.append(item)
+            if shown := gate.feed(item):
+                yield AnswerDelta(shown)
+        if rest := gate.flush():
+            yield AnswerDelta(rest)
+        yield self._finish(run, ctx, _clean("".join(pieces)), usage)
+
+    def _finish(self, run: _Run, ctx: PromptContext, text: str, usage: dict[str, int]) -> Answer:
+        assert self.llm is not None
+        hits = tuple(p.hit for p in ctx.passages)
+        used = Usage(prompt_tokens=usage.get("prompt_tokens") or ctx.prompt_tokens,
+                     completion_tokens=usage.get("completion_tokens") or estimate_tokens(text))
+        if _is_no_answer(text):
+            answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages")
+            return _with_usage(answer, used)
+        checked = check_citations(text, ctx.passages, self.embedder)
+        run.notes.extend(_check_notes(checked.dropped, checked.repointed, len(checked.unsupported)))
+        grounded = bool(checked.citations) and not checked.unsupported
+        if not checked.citations:
+            run.notes.append("the answer cites no passage; treat it as ungrounded")
+        return Answer(answer=checked.text, citations=checked.citations, grounded=grounded, refused=False,
+                      mode="llm", model=self.llm.model, usage=used, notes=tuple(run.notes), passages=hits,
+                      unsupported=checked.unsupported, trimmed=ctx.trimmed, **run.base())
+
+
+class _MarkerGate:
+    """Holds back streamed text while it could still be the no-answer marker or a think block, so the
+    user never sees ``NO_ANSWER`` flash by before the refusal."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.open = False
+        self.closed = False
+
+    def feed(self, piece: str) -> str:
+        if self.open:
+            return piece
+        if self.closed:
+            return ""
+        self.buffer += piece
+        head = _clean(self.buffer) if "</think>" in self.buffer else self.buffer.lstrip()
+        if head.upper().startswith(NO_ANSWER):
+            self.closed = True
+            return ""
+        if not head or NO_ANSWER.startswith(head.upper()) or "<think>".startswith(head) or head.startswith("<think>"):
+            return ""
+        self.open = True
+        return head
+
+    def flush(self) -> str:
+        """What is still held at the end of a stream that never opened (a very short answer)."""
+        if self.open or self.closed or _is_no_answer(self.buffer):
+            return ""
+        self.open = True
+        return _clean(self.buffer)
+
+
+def _clean(text: str) -> str:
+    return _THINK.sub("", text).strip()
+
+
+def _is_no_answer(text: str) -> bool:
+    return NO_ANSWER in text.upper() or not text.strip()
+
+
+def _with_usage(answer: Answer, usage: Usage) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, usage=usage)
+
+
+def _low_confidence_note(run: _Run, threshold: float) -> str:
+    confidence = run.result.confidence if run.result is not None else 0.0
+    return f"retrieval confidence {confidence:.2f} is below the refusal threshold {threshold:.2f}"
+
+
+def _check_notes(dropped: int, repointed: int, unsupported: int) -> list[str]:
+    notes = []
+    if dropped:
+        notes.append(f"{dropped} citation(s) to passages that were not given were removed")
+    if repointed:
+        notes.append(f"{repointed} citation(s) re-pointed to the passage that supports the sentence")
+    if unsupported:
+        notes.append(f"{unsupported} sentence(s) not supported by the passages (flagged)")
+    return notes

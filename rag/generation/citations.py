@@ -1,0 +1,216 @@
+"""Check the model's ``[n]`` citations against the passages it was given, after generation.
+
+Why: models cite passages that were never given, cite the wrong one, or make claims no passage supports.
+Every cited answer sentence is compared with the cited passage (stems + character n-grams after
+``rag.arabic`` normalisation; embedding cosine as extra evidence when an embedder is available, and as the
+only evidence for cross-lingual claims). Unsupported citations are re-pointed to the passage that does
+support the sentence or flagged; the quote is the best supporting article sentence(s), located as an
+exact character span in the ARTICLE (``Chunk.start`` + offset) so interfaces can highlight it.
+Citations are renumbered 1..m in order of first use and the markers rewritten to match.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag import arabic
+from rag.generation.context import ContextPassage
+from rag.ports import Embedder
+from rag.types import Citation, Hit
+
+__all__ = ["CheckedAnswer", "check_citations", "support", "best_quote", "make_citation", "strip_markers"]
+
+# [1], [1, 2], [١،٢] — \d is Unicode-aware (Arabic-Indic digits parse with int()).
+_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
+_END_PUNCT = ".!?؟…:;؛"
+SUPPORT_THRESHOLD = 0.45
+COSINE_THRESHOLD = 0.6
+_MIN_CLAIM_TERMS = 3
+
+
+def strip_markers(text: str) -> str:
+    """The text without ``[n]`` markers (and without the space a marker left before punctuation)."""
+    text = " ".join(_MARKER.sub(" ", text).split())
+    for mark in _END_PUNCT + ",،":
+        text = text.replace(f" {mark}", mark)
+    return text
+
+
+def support(claim: str, sentence: str) -> float:
+    """Share of the claim's stems and character n-grams found in ``sentence`` (0..1)."""
+    stems = set(arabic.analyze(claim))
+    grams = set(arabic.char_ngrams(claim))
+    if not stems:
+        return 0.0
+    stem_recall = len(stems & set(arabic.analyze(sentence))) / len(stems)
+    gram_recall = len(grams & set(arabic.char_ngrams(sentence))) / len(grams) if grams else 0.0
+    return 0.5 * (stem_recall + gram_recall)
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Single sentences and pairs of neighbouring sentences: a claim often merges two."""
+    spans = arabic.sentence_spans(text) or [(0, len(text))]
+    pairs = [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
+    return spans + pairs
+
+
+def best_quote(claim: str, hit: Hit) -> tuple[float, int, int]:
+    """(support, start, end): the best window of the chunk for ``claim``; offsets are chunk-relative.
+    A pair only wins over a single sentence when it supports clearly more."""
+    text = hit.chunk.text
+    best = (-1.0, 0, len(text))
+    for start, end in _windows(text):
+        score = support(claim, text[start:end])
+        is_pair = len(arabic.sentence_spans(text[start:end])) > 1
+        if score > best[0] + (0.1 if is_pair else 0.0):
+            best = (score, start, end)
+    return best
+
+
+def make_citation(n: int, hit: Hit, start: int, end: int, *, supported: bool = True) -> Citation:
+    """A citation whose quote is ``chunk.text[start:end]``, with the span moved into article offsets."""
+    chunk = hit.chunk
+    return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
+                    quote=chunk.text[start:end], start=chunk.start + start, end=chunk.start + end,
+                    score=float(hit.score), published=chunk.published, supported=supported)
+
+
+@dataclass
+class CheckedAnswer:
+    text: str
+    citations: tuple[Citation, ...]
+    unsupported: tuple[str, ...]
+    dropped: int = 0
+    repointed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    cites: list[int]
+    claim: str
+    keys: list[tuple[int, int, int, bool]] = field(default_factory=list)  # (passage n, start, end, supported)
+
+
+def _sentences(text: str) -> list[_Sentence]:
+    """Answer sentences with their markers; markers opening a sentence belong to the previous one."""
+    out: list[_Sentence] = []
+    for start, end in arabic.sentence_spans(text):
+        piece = text[start:end]
+        lead = re.match(r"(?:\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\])+", piece)
+        if lead and out:
+            out[-1].cites.extend(_numbers(lead.group()))
+            piece_cites = _numbers(piece[lead.end():])
+        else:
+            piece_cites = _numbers(piece)
+        out.append(_Sentence(start, end, piece_cites, strip_markers(piece)))
+    return out
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(d) for m in _MARKER.finditer(text) for d in re.split(r"\s*[,،]\s*", m.group(1))]
+
+
+class _Scorer:
+    """Scores a claim against a passage: lexical, plus cosine when an embedder is given."""
+
+    def __init__(self, passages: Sequence[ContextPassage], embedder: Embedder | None) -> None:
+        self.passages = {p.n: p for p in passages}
+        self.embedder = embedder
+        self._vectors: dict[int, list[float]] = {}
+
+    def _cosine(self, claim: str, n: int) -> float:
+        if self.embedder is None:
+            return 0.0
+        if n not in self._vectors:
+            self._vectors[n] = self.embedder.embed_passages([self.passages[n].hit.chunk.text])[0]
+        return _dot(self.embedder.embed_query(claim), self._vectors[n])
+
+    def judge(self, claim: str, n: int) -> tuple[bool, float, int, int]:
+        """(supported, strength, start, end) of passage ``n`` for ``claim``."""
+        score, start, end = best_quote(claim, self.passages[n].hit)
+        if arabic.detect_language(claim) != arabic.detect_language(self.passages[n].hit.chunk.text):
+            if self.embedder is None:
+                return True, score, start, end  # cannot be checked lexically across languages: trust the marker
+            cos = self._cosine(claim, n)
+            return cos >= COSINE_THRESHOLD, cos, start, end
+        if score >= SUPPORT_THRESHOLD:
+            return True, score, start, end
+        if self.embedder is not None and score >= SUPPORT_THRESHOLD / 2:
+            cos = self._cosine(claim, n)
+            return cos >= COSINE_THRESHOLD, score, start, end
+        return False, score, start, end
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(x * x for x in b)) or 1.0
+    return sum(x * y for x, y in zip(a, b)) / (na * nb)
+
+
+def _resolve(sentence: _Sentence, scorer: _Scorer, result: CheckedAnswer) -> None:
+    """Decide which passages the sentence really cites (kept, re-pointed, added or flagged)."""
+    valid = [n for n in dict.fromkeys(sentence.cites) if n in scorer.passages]
+    result.dropped += len(set(sentence.cites)) - len(valid)
+    if len(arabic.analyze(sentence.claim)) < _MIN_CLAIM_TERMS and not valid:
+        return
+    verdicts = {n: scorer.judge(sentence.claim, n) for n in valid}
+    kept = [(n, v) for n, v in verdicts.items() if v[0]]
+    if kept:
+        sentence.keys = [(n, v[2], v[3], True) for n, v in kept]
+        return
+    others = {n: scorer.judge(sentence.claim, n) for n in scorer.passages if n not in verdicts}
+    supported = {n: v for n, v in others.items() if v[0]}
+    if supported:
+        n, v = max(supported.items(), key=lambda item: item[1][1])
+        sentence.keys = [(n, v[2], v[3], True)]
+        result.repointed += 1
+        return
+    if valid or len(arabic.analyze(sentence.claim)) >= _MIN_CLAIM_TERMS:
+        result.unsupported += (sentence.claim,)
+        sentence.keys = [(n, v[2], v[3], False) for n, v in verdicts.items()]
+
+
+def check_citations(answer: str, passages: Sequence[ContextPassage], embedder: Embedder | None = None) -> CheckedAnswer:
+    """Verify, re-point, renumber and rewrite the citations of ``answer`` (see module docstring)."""
+    result = CheckedAnswer(text=answer, citations=(), unsupported=())
+    sentences = _sentences(answer)
+    scorer = _Scorer(passages, embedder)
+    for sentence in sentences:
+        _resolve(sentence, scorer, result)
+    numbers: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    cursor = 0
+    for sentence in sentences:
+        marks: list[int] = []
+        for n, start, end, ok in sentence.keys:
+            hit = scorer.passages[n].hit
+            key = (hit.chunk.doc_id, hit.chunk.start + start, hit.chunk.start + end)
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                citations.append(make_citation(numbers[key], hit, start, end, supported=ok))
+            if numbers[key] not in marks:
+                marks.append(numbers[key])
+        parts.append(answer[cursor:sentence.start])
+        parts.append(_with_marks(sentence.claim, marks))
+        cursor = sentence.end
+    parts.append(answer[cursor:])
+    result.text = "".join(parts).strip()
+    result.citations = tuple(citations)
+    return result
+
+
+def _with_marks(claim: str, marks: Sequence[int]) -> str:
+    """Put the markers after the claim, before its closing punctuation."""
+    if not marks:
+        return claim
+    tags = "".join(f"[{m}]" for m in marks)
+    body = claim.rstrip(_END_PUNCT).rstrip()
+    tail = claim[len(claim.rstrip(_END_PUNCT)):]
+    return f"{body} {tags}{tail}"

@@ -1,0 +1,186 @@
+"""The context budget: choose what of each retrieved passage goes into the prompt, and make it fit.
+
+Why sentence selection: on a CPU the prompt is most of the waiting time (a 3-4B model reads ~30 tokens/s
+on 2 cores), and most sentences of a retrieved chunk do not bear on the question. We keep the sentences
+that share (normalised, stemmed) terms or character n-grams with the question, plus their neighbours for
+coherence. ``benchmarks/answers.py`` checks this keeps the gold answer in the context.
+
+Why a conservative token estimate: the embedder's tokenizer is not the LLM's and we do not ship the LLM's
+tokenizer. ``estimate_tokens`` over-counts (Arabic-script text ~2.5 chars/token, Latin ~3.5, and never
+fewer than 1.5 tokens per word), so a prompt we accept never exceeds ``num_ctx`` on the server, where
+Ollama would otherwise cut it silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag import arabic
+from rag.errors import GenerationError
+from rag.prompts import PromptLibrary
+from rag.types import Hit
+
+__all__ = ["NO_ANSWER", "ContextPassage", "PromptContext", "QueryTerms", "estimate_tokens",
+           "select_spans", "build_context", "sentence_score"]
+
+#: what the model must reply with when the passages do not contain the answer
+NO_ANSWER = "NO_ANSWER"
+_MESSAGE_OVERHEAD = 8  # role tags and template tokens per chat message
+_GAP = " … "
+
+
+def estimate_tokens(text: str) -> int:
+    """Conservative LLM token count for ``text`` (see module docstring for why it over-counts)."""
+    if not text:
+        return 0
+    chars_per_token = 2.5 if arabic.arabic_ratio(text) >= 0.3 else 3.5
+    return max(math.ceil(len(text) / chars_per_token), math.ceil(1.5 * len(text.split())))
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The question's matching keys, computed once per question."""
+
+    stems: frozenset[str]
+    grams: frozenset[str]
+
+    @classmethod
+    def of(cls, question: str) -> "QueryTerms":
+        return cls(frozenset(arabic.analyze(question)), frozenset(arabic.char_ngrams(question)))
+
+
+def sentence_score(terms: QueryTerms, sentence: str) -> float:
+    """How much ``sentence`` bears on the question: shared stems count fully, shared char n-grams add
+    a fraction (they catch clitics and spelling variants that stems miss)."""
+    if not terms.stems and not terms.grams:
+        return 0.0
+    stems = set(arabic.analyze(sentence))
+    grams = set(arabic.char_ngrams(sentence))
+    stem_hits = len(terms.stems & stems)
+    gram_share = len(terms.grams & grams) / len(terms.grams) if terms.grams else 0.0
+    return stem_hits + 2.0 * gram_share
+
+
+def select_spans(terms: QueryTerms, text: str, *, neighbours: int = 1, keep_ratio: float = 0.5) -> list[tuple[int, int]]:
+    """Spans (offsets into ``text``) of the sentences worth sending: those scoring at least
+    ``keep_ratio`` of the best sentence, each with ``neighbours`` sentences either side."""
+    spans = arabic.sentence_spans(text)
+    if len(spans) <= 1:
+        return spans
+    scores = [sentence_score(terms, text[s:e]) for s, e in spans]
+    best = max(scores)
+    if best <= 0:
+        return spans[: 1 + neighbours]
+    keep: set[int] = set()
+    for i, score in enumerate(scores):
+        if score >= keep_ratio * best:
+            keep.update(range(max(0, i - neighbours), min(len(spans), i + neighbours + 1)))
+    return [spans[i] for i in sorted(keep)]
+
+
+def _join_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Contiguous sentences keep their original text; gaps between kept runs become an ellipsis."""
+    parts: list[str] = []
+    run_start, run_end = spans[0]
+    for start, end in spans[1:]:
+        if text[run_end:start].strip() == "":
+            run_end = end
+            continue
+        parts.append(text[run_start:run_end])
+        run_start, run_end = start, end
+    parts.append(text[run_start:run_end])
+    return _GAP.join(parts)
+
+
+@dataclass(frozen=True)
+class ContextPassage:
+    """One passage as numbered in the prompt: ``spans`` are the chunk-relative sentences sent."""
+
+    n: int
+    hit: Hit
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    messages: tuple[dict[str, str], ...]
+    passages: tuple[ContextPassage, ...]
+    prompt_tokens: int
+    trimmed: int
+    lang: str
+
+
+def make_passages(question: str, hits: Sequence[Hit], *, select: bool) -> list[ContextPassage]:
+    """Number the hits 1..n and pick the text of each (selected sentences or the whole chunk)."""
+    terms = QueryTerms.of(question)
+    passages: list[ContextPassage] = []
+    for n, hit in enumerate(hits, start=1):
+        text = hit.chunk.text
+        spans = select_spans(terms, text) if select else [(0, len(text))]
+        spans = spans or [(0, len(text))]
+        passages.append(ContextPassage(n, hit, _join_spans(text, spans), tuple(spans)))
+    return passages
+
+
+def _safe(text: str) -> str:
+    """Passage text is data: neutralise anything that could close or open our delimiter tags."""
+    return text.replace("</passage", "</ passage").replace("<passage", "< passage")
+
+
+def render_messages(prompts: PromptLibrary, question: str, passages: Sequence[ContextPassage],
+                    lang: str) -> tuple[dict[str, str], ...]:
+    suffix = "ar" if lang == "ar" else "en"
+    rows = [{"n": p.n, "title": _safe(p.hit.chunk.title).replace('"', "'"), "text": _safe(p.text),
+             "published": p.hit.chunk.published} for p in passages]
+    system = prompts.render(f"answer_system_{suffix}", no_answer=NO_ANSWER)
+    user = prompts.render(f"answer_user_{suffix}", question=question, passages=rows, no_answer=NO_ANSWER)
+    return ({"role": "system", "content": system}, {"role": "user", "content": user})
+
+
+def count_messages(messages: Sequence[dict[str, str]]) -> int:
+    return sum(estimate_tokens(m["content"]) + _MESSAGE_OVERHEAD for m in messages)
+
+
+def build_context(question: str, hits: Sequence[Hit], prompts: PromptLibrary, *, num_ctx: int,
+                  answer_max_tokens: int, select: bool, lang: str) -> PromptContext:
+    """Render the prompt within ``num_ctx - answer_max_tokens``: drop the lowest-ranked passages, then
+    shorten the last one sentence by sentence; ``trimmed`` counts passages dropped or shortened."""
+    budget = num_ctx - answer_max_tokens
+    passages = make_passages(question, hits, select=select)
+    trimmed, shortened = 0, False
+    while True:
+        messages = render_messages(prompts, question, passages, lang)
+        tokens = count_messages(messages)
+        if tokens <= budget:
+            return PromptContext(messages, tuple(passages), tokens, trimmed, lang)
+        if len(passages) > 1:
+            passages.pop()
+            trimmed += 1
+            continue
+        shorter = _shorten(passages[0]) if passages else None
+        if shorter is None:
+            raise GenerationError(
+                f"the question alone needs about {tokens} tokens; the budget is {budget}",
+                hint="shorten the question or raise SANAD_OLLAMA_NUM_CTX",
+            )
+        trimmed, shortened = (trimmed, True) if shortened else (trimmed + 1, True)
+        passages = [shorter] if shorter.spans else []
+
+
+def _shorten(passage: ContextPassage) -> ContextPassage | None:
+    """Drop the last sentence (or halve a single long sentence); None when nothing is left to cut."""
+    text = passage.hit.chunk.text
+    spans = list(passage.spans)
+    if not spans:
+        return None
+    if len(spans) > 1:
+        spans = spans[:-1]
+    else:
+        start, end = spans[0]
+        if end - start < 20:
+            return ContextPassage(passage.n, passage.hit, "", ())
+        spans = [(start, start + (end - start) // 2)]
+    return ContextPassage(passage.n, passage.hit, _join_spans(text, spans), tuple(spans))

@@ -1,0 +1,51 @@
+"""The no-LLM answer: the sentences of the top passages that bear most on the question, quoted and cited.
+
+Why: the product must stay usable with no model beyond the embedder (Ollama down, a laptop without a GPU,
+or a user who wants the article's own words). Quotes are never paraphrased, so they are grounded by
+construction; each carries the same ``Citation`` object (article span) as an LLM answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag import arabic
+from rag.generation.citations import make_citation
+from rag.generation.context import QueryTerms, sentence_score
+from rag.types import Citation, Hit
+
+__all__ = ["extractive_answer", "rank_sentences"]
+
+#: below this a sentence shares only stray character n-grams with the question (no stem, < 30% of grams)
+_MIN_SCORE = 0.6
+
+
+def rank_sentences(question: str, hits: Sequence[Hit], *, passages: int = 3) -> list[tuple[float, int, int, int]]:
+    """(score, hit index, start, end) for every sentence of the top ``passages`` hits, best first.
+    Earlier hits get a small prior: retrieval already judged them more relevant."""
+    terms = QueryTerms.of(question)
+    ranked: list[tuple[float, int, int, int]] = []
+    for index, hit in enumerate(hits[:passages]):
+        text = hit.chunk.text
+        for start, end in arabic.sentence_spans(text):
+            score = sentence_score(terms, text[start:end])
+            if score >= _MIN_SCORE:
+                ranked.append((score / (1.0 + 0.15 * index), index, start, end))
+    ranked.sort(key=lambda row: -row[0])
+    return ranked
+
+
+def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int = 3,
+                      passages: int = 3) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text (one quoted sentence per line, each followed by ``[n]``) and its citations;
+    ("", ()) when no sentence shares anything with the question."""
+    chosen = rank_sentences(question, hits, passages=passages)[:max_sentences]
+    chosen.sort(key=lambda row: (row[1], row[2]))  # reading order: by passage, then position
+    lines: list[str] = []
+    citations: list[Citation] = []
+    for _score, index, start, end in chosen:
+        n = len(citations) + 1
+        citation = make_citation(n, hits[index], start, end)
+        citations.append(citation)
+        lines.append(f"«{citation.quote}» [{n}]")
+    return "\n".join(lines), tuple(citations)

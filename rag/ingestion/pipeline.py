@@ -1,0 +1,294 @@
+"""Incremental, crash-safe ingest: files -> articles -> chunks -> vectors -> Chroma + keyword index.
+
+Incremental: an article whose content hash (and source) is unchanged costs one registry lookup; a changed
+one has its chunks replaced. Crash safety: an article's registry record is written "pending" before any of
+its chunks are touched and flipped to "complete" only after its chunks are in Chroma AND the keyword index
+has been committed with them. Every run (and every remove) first deletes the chunks of any record that is
+not complete and drops that record, so a Ctrl-C or kill leaves neither duplicates nor orphans; the article
+is simply ingested again if its file is part of the run.
+
+Throughput: chunks of many articles are embedded together (large batches sort by length inside
+sentence-transformers), so per-article overhead stays small next to the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IngestError
+from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
+from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
+from rag.settings import Settings
+from rag.types import Article, Chunk, FileFailure, IngestReport
+
+__all__ = ["IngestPipeline", "Progress"]
+
+Progress = Callable[[str, int, int], None]
+Discover = Callable[[Sequence[Path]], tuple[list[Path], list[FileFailure]]]
+Load = Callable[[Path], tuple[list[Article], list[FileFailure]]]
+Chunker = Callable[[Article, Callable[[str], int], int, int], list[Chunk]]
+
+
+@dataclass
+class _Batch:
+    """Articles read but not yet embedded; flushed once enough chunks are queued."""
+
+    items: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+    chunks: int = 0
+
+    def add(self, article: Article, chunks: list[Chunk], update: bool) -> None:
+        self.items.append((article, chunks, update))
+        self.chunks += len(chunks)
+
+
+@dataclass
+class _Run:
+    """State of one ingest run."""
+
+    report: IngestReport
+    progress: Progress | None
+    awaiting: list[tuple[Article, int, bool]] = field(default_factory=list)  # indexed, not yet complete
+    last_commit: float = field(default_factory=time.perf_counter)
+    queued: int = 0
+    done: int = 0
+
+    def tick(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+
+class IngestPipeline:
+    """Builds and updates the index; the only writer of chunks and registry records."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        keyword: KeywordIndex,
+        embedder: Embedder | None,
+        settings: Settings,
+        *,
+        discover: Discover | None = None,
+        load: Load | None = None,
+        chunker: Chunker | None = None,
+        flush_chunks: int | None = None,
+        commit_every: int = 300,
+        commit_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.keyword = keyword
+        self.embedder = embedder
+        self.settings = settings
+        self._discover = discover
+        self._load = load
+        self._chunker = chunker
+        self.flush_chunks = flush_chunks or max(128, settings.embed_batch_size * 8)
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+
+    # --- public ---------------------------------------------------------------------------------
+    def signature(self) -> dict[str, Any]:
+        """What an index records and every later ingest must match: embedding model + chunking."""
+        if self.embedder is not None:
+            base = dict(self.embedder.signature())
+        else:
+            base = {"embed_model": KEYWORD_ONLY_MODEL, "embed_dim": 1, "query_prefix": "", "passage_prefix": ""}
+        return {**base, "chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap}
+
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Index files and folders; broken files land in ``report.failed`` instead of stopping the run."""
+        started = time.perf_counter()
+        self.store.ensure_signature(self.signature())
+        records = self._recover()
+        files, failures = self._discover_fn()([Path(p) for p in paths])
+        run = _Run(IngestReport(failed=list(failures)), progress)
+        seen: dict[str, str] = {}
+        failed_files = {f.path for f in failures}
+        batch = _Batch()
+        run.tick("files", 0, len(files))
+        for n, path in enumerate(files, start=1):
+            articles = self._read(path, run.report, failed_files)
+            for article in articles:
+                if article.doc_id in seen:
+                    run.report.failed.append(FileFailure(
+                        str(path), f"duplicate doc id {article.doc_id!r} (already read from {seen[article.doc_id]})"))
+                    continue
+                seen[article.doc_id] = str(path)
+                self._stage(article, records.get(article.doc_id), batch, run)
+                if batch.chunks >= self.flush_chunks:
+                    batch = self._flush(batch, run)
+            run.tick("files", n, len(files))
+        self._flush(batch, run)
+        self._complete(run)
+        if prune:
+            self._prune(paths, records, seen, failed_files, run.report)
+        run.report.seconds = time.perf_counter() - started
+        return run.report
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove one article (chunks, keyword entries, record); False when it is not indexed."""
+        records = self._recover()
+        if doc_id not in records:
+            return False
+        self._remove_docs([doc_id])
+        return True
+
+    def reset(self) -> None:
+        """Drop everything: the keyword entries, both Chroma collections, the keyword index folder."""
+        import shutil
+
+        ids = list(self.store.doc_records())
+        if ids:
+            self.keyword.remove_docs(ids)
+        drop = getattr(self.store, "drop", None)
+        if drop is None:
+            raise IngestError("this store cannot be reset", hint="delete the data folder by hand")
+        drop()
+        if self.settings.keyword_dir.exists():
+            shutil.rmtree(self.settings.keyword_dir)
+
+    # --- steps ----------------------------------------------------------------------------------
+    def _recover(self) -> dict[str, DocRecord]:
+        """Undo what an interrupted run left half-done; returns the complete records."""
+        records = self.store.doc_records()
+        stale = [doc_id for doc_id, rec in records.items() if rec.get("status") != "complete"]
+        if stale:
+            for doc_id in stale:
+                self.store.delete_doc_chunks(doc_id)
+            self.keyword.remove_docs(stale)
+            self.keyword.commit()
+            for doc_id in stale:
+                self.store.delete_doc(doc_id)
+        dropped = set(stale)
+        return {doc_id: rec for doc_id, rec in records.items() if doc_id not in dropped}
+
+    def _read(self, path: Path, report: IngestReport, failed_files: set[str]) -> list[Article]:
+        try:
+            articles, failures = self._load_fn()(path)
+        except (IngestError, OSError, UnicodeError) as exc:
+            failures, articles = [FileFailure(str(path), getattr(exc, "message", None) or str(exc))], []
+        report.failed.extend(failures)
+        if failures:
+            failed_files.add(str(path))
+        return articles
+
+    def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run) -> None:
+        """Unchanged -> nothing to do; new or changed -> chunk now, embed with the next flush."""
+        if (record is not None and record.get("content_hash") == article.content_hash
+                and _same_source(str(record.get("source", "")), article.source)):
+            run.report.unchanged.append(article.doc_id)
+            return
+        chunks = self._chunk(article)
+        batch.add(article, chunks, record is not None)
+        run.queued += len(chunks)
+
+    def _chunk(self, article: Article) -> list[Chunk]:
+        """Chunk in the embedder's tokens; the size leaves room for prefix + title so nothing is truncated."""
+        size, overlap = self.settings.chunk_size, self.settings.chunk_overlap
+        if self.embedder is None:
+            from rag.ingestion.chunking import approx_token_count
+
+            return self._chunker_fn()(article, approx_token_count, size, overlap)
+        prefix = getattr(self.embedder, "passage_prefix", "")
+        room = self.embedder.max_tokens - self.embedder.count_tokens(f"{prefix}{article.title}\n") - 2
+        size = max(32, min(size, room))
+        return self._chunker_fn()(article, self.embedder.count_tokens, size, min(overlap, size // 2))
+
+    def _flush(self, batch: _Batch, run: _Run) -> _Batch:
+        """Mark pending, clear old chunks, embed all queued chunks at once, store them, stage keywords."""
+        if not batch.items:
+            return batch
+        for article, chunks, update in batch.items:
+            self.store.put_doc(article, len(chunks), "pending")
+            if update:
+                self.store.delete_doc_chunks(article.doc_id)
+        updated = [a.doc_id for a, _, update in batch.items if update]
+        if updated:
+            self.keyword.remove_docs(updated)
+        chunks = [c for _, cs, _ in batch.items for c in cs]
+        self.store.add_chunks(chunks, self._vectors(chunks))
+        self.keyword.add(chunks)
+        run.awaiting.extend((a, len(cs), update) for a, cs, update in batch.items)
+        run.done += len(chunks)
+        run.tick("chunks", run.done, run.queued)
+        if len(run.awaiting) >= self.commit_every or time.perf_counter() - run.last_commit >= self.commit_seconds:
+            self._complete(run)
+        return _Batch()
+
+    def _vectors(self, chunks: Sequence[Chunk]) -> list[list[float]]:
+        """Embed text = passage prefix (added by the embedder) + title + newline + chunk text: the title
+        carries the article's topic into every passage. Keyword-only mode stores a constant 1-d vector."""
+        if self.embedder is None:
+            return [[1.0] for _ in chunks]
+        return self.embedder.embed_passages([f"{c.title}\n{c.text}" for c in chunks])
+
+    def _complete(self, run: _Run) -> None:
+        """Commit the keyword index, then flip the indexed articles to complete."""
+        if not run.awaiting:
+            return
+        self.keyword.commit()
+        for article, n_chunks, update in run.awaiting:
+            self.store.put_doc(article, n_chunks, "complete")
+            (run.report.updated if update else run.report.added).append(article.doc_id)
+            if self.embedder is not None:
+                run.report.chunks_embedded += n_chunks
+        run.awaiting.clear()
+        run.last_commit = time.perf_counter()
+
+    def _prune(self, paths: Sequence[Path], records: dict[str, DocRecord], seen: dict[str, str],
+               failed_files: set[str], report: IngestReport) -> None:
+        """Remove articles from the given folders/files that this run did not find (unreadable files spared)."""
+        roots = [Path(p).resolve() for p in paths]
+        failed = {Path(f).resolve() for f in failed_files}
+        gone = []
+        for doc_id, rec in records.items():
+            source = Path(str(rec.get("source", ""))).resolve()
+            if doc_id in seen or source in failed:
+                continue
+            if any(source == root or (root.is_dir() and source.is_relative_to(root)) for root in roots):
+                gone.append(doc_id)
+        if gone:
+            self._remove_docs(gone)
+            report.removed.extend(gone)
+
+    def _remove_docs(self, doc_ids: Sequence[str]) -> None:
+        """Pending first, then chunks, keyword entries (committed), and the records last."""
+        for doc_id in doc_ids:
+            article = self.store.get_article(doc_id)
+            if article is not None:
+                self.store.put_doc(article, 0, "pending")
+            self.store.delete_doc_chunks(doc_id)
+        self.keyword.remove_docs(doc_ids)
+        self.keyword.commit()
+        for doc_id in doc_ids:
+            self.store.delete_doc(doc_id)
+
+    # --- collaborators (H1's readers and chunker unless injected) --------------------------------
+    def _discover_fn(self) -> Discover:
+        if self._discover is None:
+            from rag.ingestion.readers import iter_source_files
+
+            return iter_source_files  # type: ignore[return-value]
+        return self._discover
+
+    def _load_fn(self) -> Load:
+        if self._load is None:
+            from rag.ingestion.readers import load_file
+
+            return load_file  # type: ignore[return-value]
+        return self._load
+
+    def _chunker_fn(self) -> Chunker:
+        if self._chunker is None:
+            from rag.ingestion.chunking import chunk_article
+
+            return chunk_article  # type: ignore[return-value]
+        return self._chunker
+
+
+def _same_source(a: str, b: str) -> bool:
+    """Same file whether it was named relatively or absolutely (a moved file is re-indexed)."""
+    return a == b or Path(a).resolve() == Path(b).resolve()

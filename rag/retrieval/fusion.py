@@ -1,0 +1,60 @@
+"""Weighted reciprocal rank fusion and per-article diversity.
+
+RRF only looks at ranks, so BM25 scores and cosines never need a common scale; the weights let a side
+that is known to be weak for this question (keyword side on an untranslated cross-lingual question)
+count less without being switched off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.types import Chunk, Hit
+
+__all__ = ["rrf_fuse", "limit_per_doc"]
+
+
+def rrf_fuse(
+    keyword: Sequence[tuple[Chunk, float]],
+    dense: Sequence[tuple[Chunk, float]],
+    *,
+    keyword_weight: float = 1.0,
+    dense_weight: float = 1.0,
+    rrf_k: int = 60,
+) -> list[Hit]:
+    """Fuse two ranked lists into hits sorted by sum of weight / (rrf_k + rank), rank starting at 1.
+
+    Ties keep the keyword side's order first (it is the stronger retriever on Arabic)."""
+    table: dict[str, dict[str, object]] = {}
+    for side, ranked, weight in (("keyword", keyword, keyword_weight), ("dense", dense, dense_weight)):
+        for rank, (chunk, score) in enumerate(ranked, start=1):
+            entry = table.setdefault(chunk.chunk_id, {"chunk": chunk, "score": 0.0, "order": len(table)})
+            entry["score"] = float(entry["score"]) + weight / (rrf_k + rank)  # type: ignore[arg-type]
+            entry[f"{side}_score"] = score
+            entry[f"{side}_rank"] = rank
+    ordered = sorted(table.values(), key=lambda e: (-float(e["score"]), int(e["order"])))  # type: ignore[arg-type]
+    return [
+        Hit(
+            chunk=e["chunk"],  # type: ignore[arg-type]
+            score=float(e["score"]),  # type: ignore[arg-type]
+            keyword_score=e.get("keyword_score"),  # type: ignore[arg-type]
+            dense_score=e.get("dense_score"),  # type: ignore[arg-type]
+            keyword_rank=e.get("keyword_rank"),  # type: ignore[arg-type]
+            dense_rank=e.get("dense_rank"),  # type: ignore[arg-type]
+        )
+        for e in ordered
+    ]
+
+
+def limit_per_doc(hits: Sequence[Hit], max_per_doc: int) -> list[Hit]:
+    """Keep at most ``max_per_doc`` hits of each article (0 = no limit), preserving order."""
+    if max_per_doc <= 0:
+        return list(hits)
+    seen: dict[str, int] = {}
+    kept: list[Hit] = []
+    for hit in hits:
+        count = seen.get(hit.chunk.doc_id, 0)
+        if count < max_per_doc:
+            kept.append(hit)
+            seen[hit.chunk.doc_id] = count + 1
+    return kept

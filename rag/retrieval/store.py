@@ -1,0 +1,338 @@
+"""The one chromadb (and llama-index Chroma) user: chunk vectors plus a registry of whole articles.
+
+Two collections per index: ``{collection}`` holds chunks (cosine space, vectors always passed so Chroma
+never tries to download its own embedding model) and ``{collection}__docs`` holds one record per article
+(full text, content hash, ingest status) under a constant 1-d vector. The chunk collection's metadata
+carries the embedding/chunking signature and the keyword index's version stamp ("sanad:*" keys).
+The same code works embedded (PersistentClient) and against a ``chroma run`` server (HttpClient).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from rag.errors import ModelMismatchError, StoreError
+from rag.ports import DocRecord
+from rag.settings import Settings
+from rag.types import Article, Chunk, DocInfo, SearchFilters
+
+__all__ = ["ChromaStore", "META_PREFIX", "published_day"]
+
+META_PREFIX = "sanad:"
+_DOC_VECTOR = [1.0]
+_T = TypeVar("_T")
+_MISMATCH_HINT = "use another SANAD_COLLECTION, or `sanad reset --yes` then ingest again"
+
+
+class ChromaStore:
+    """``rag.ports.VectorStore`` over Chroma; every chromadb failure leaves as a ``StoreError``."""
+
+    def __init__(self, client: Any, collection: str, location: str) -> None:
+        self._client = client
+        self._name = collection
+        self._docs_name = f"{collection}__docs"
+        self.location = location
+        self._chunks: Any = None
+        self._docs: Any = None
+        self._lv: Any = None
+        self._guard("open the collections", self._open)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChromaStore:
+        """Embedded under ``settings.chroma_path``, or a server when ``SANAD_CHROMA_HOST`` is set."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_host:
+            location = f"http://{settings.chroma_host}:{settings.chroma_port}"
+            try:
+                client = chromadb.HttpClient(
+                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                )
+            except (ValueError, OSError) as exc:
+                raise StoreError(
+                    f"cannot reach the Chroma server at {location}",
+                    hint="start it (`chroma run --path DIR --port N`) or unset SANAD_CHROMA_HOST",
+                ) from exc
+            return cls(client, settings.collection, location)
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        return cls(client, settings.collection, str(settings.chroma_path))
+
+    def _open(self) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self._chunks = self._client.get_or_create_collection(
+            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self._docs = self._client.get_or_create_collection(self._docs_name, embedding_function=None)
+        self._lv = ChromaVectorStore(chroma_collection=self._chunks)
+
+    def _guard(self, action: str, call: Callable[[], _T]) -> _T:
+        """Run one Chroma call; translate its failures (server down, bad input) into StoreError."""
+        from chromadb.errors import ChromaError
+
+        try:
+            return call()
+        except (ChromaError, ValueError, OSError) as exc:
+            raise StoreError(
+                f"Chroma failed to {action}: {_first_line(exc)}",
+                hint=f"check that the index at {self.location} is reachable and not used by another version",
+            ) from exc
+
+    # --- signature and collection metadata ------------------------------------------------------
+    def collection_meta(self) -> dict[str, Any]:
+        """Fresh from Chroma each time: another process (ingest, keyword commit) may have changed it."""
+        meta = self._guard("read collection metadata", lambda: self._client.get_collection(self._name).metadata)
+        return {k: v for k, v in (meta or {}).items() if not k.startswith("hnsw:")}
+
+    def update_collection_meta(self, values: Mapping[str, Any]) -> None:
+        """Merge ``values`` into the metadata (Chroma's modify replaces it, so unrelated keys are re-sent)."""
+        merged = self.collection_meta()
+        merged.update({k: ("" if v is None else v) for k, v in values.items()})
+        self._guard("update collection metadata", lambda: self._chunks.modify(metadata=merged))
+
+    def ensure_signature(self, signature: Mapping[str, Any]) -> None:
+        """Record the signature on first use; refuse an ingest that would mix models or chunking."""
+        meta = self.collection_meta()
+        stored = {k: meta[META_PREFIX + k] for k in signature if META_PREFIX + k in meta}
+        differing = [k for k, v in stored.items() if str(v) != str(signature[k])]
+        if differing:
+            was = ", ".join(f"{k}={stored[k]!r}" for k in differing)
+            now = ", ".join(f"{k}={signature[k]!r}" for k in differing)
+            raise ModelMismatchError(
+                f"collection {self._name!r} was built with {was}; this run uses {now}", hint=_MISMATCH_HINT
+            )
+        missing = {META_PREFIX + k: v for k, v in signature.items() if k not in stored}
+        if missing:
+            self.update_collection_meta(missing)
+
+    # --- chunks ---------------------------------------------------------------------------------
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        """Through llama-index's ChromaVectorStore: TextNodes carrying our flat metadata and vectors."""
+        if len(chunks) != len(embeddings):
+            raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} vectors", hint="this is a bug; report it")
+        if not chunks:
+            return
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = [
+            TextNode(
+                id_=chunk.chunk_id,
+                text=chunk.text,
+                embedding=[float(x) for x in vector],
+                metadata=_chunk_meta(chunk),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
+            )
+            for chunk, vector in zip(chunks, embeddings)
+        ]
+        self._guard("add chunks", lambda: self._lv.add(nodes))
+
+    def delete_doc_chunks(self, doc_id: str) -> None:
+        self._guard("delete chunks", lambda: self._chunks.delete(where={"doc_id": doc_id}))
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks that exist, in the order asked for."""
+        if not chunk_ids:
+            return []
+        got = self._guard(
+            "read chunks", lambda: self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        )
+        by_id = {i: _to_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in chunk_ids if i in by_id]
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
+        offset = 0
+        while True:
+            got = self._guard(
+                "read chunks",
+                lambda: self._chunks.get(limit=batch_size, offset=offset, include=["documents", "metadatas"]),
+            )
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield _to_chunk(i, d, m)
+            if len(got["ids"]) < batch_size:
+                return
+            offset += batch_size
+
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        """Ids of all chunks (or one article's): cheap, for consistency checks."""
+        where = {"doc_id": doc_id} if doc_id else None
+        got = self._guard("read chunk ids", lambda: self._chunks.get(where=where, include=[]))
+        return list(got["ids"])
+
+    def query(
+        self, embedding: Sequence[float], k: int, filters: SearchFilters | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Dense search through llama-index; score is cosine similarity (1 - cosine distance)."""
+        from chromadb.errors import InvalidArgumentError
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        request = VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=k)
+        where = filters_to_where(filters)
+        kwargs = {"where": where} if where else {}
+        try:
+            result = self._guard("query", lambda: self._lv.query(request, **kwargs))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, InvalidArgumentError) and "dimension" in str(exc.__cause__):
+                raise ModelMismatchError(
+                    f"the query vector does not fit collection {self._name!r} ({_first_line(exc.__cause__)})",
+                    hint=_MISMATCH_HINT,
+                ) from exc.__cause__
+            raise
+        hits = []
+        for node, similarity in zip(result.nodes, result.similarities or []):
+            chunk = _to_chunk(node.node_id, node.get_content(), node.metadata)
+            hits.append((chunk, 1.0 + math.log(max(similarity, 1e-12))))
+        return hits
+
+    def count_chunks(self) -> int:
+        return int(self._guard("count chunks", self._chunks.count))
+
+    # --- article registry -----------------------------------------------------------------------
+    def put_doc(self, article: Article, chunks: int, status: str) -> None:
+        meta = {
+            "doc_id": article.doc_id,
+            "title": article.title,
+            "source": article.source,
+            "published": article.published or "",
+            "url": article.url or "",
+            "lang": article.lang,
+            "content_hash": article.content_hash,
+            "chunks": int(chunks),
+            "status": status,
+        }
+        self._guard(
+            "write the article registry",
+            lambda: self._docs.upsert(
+                ids=[article.doc_id], embeddings=[_DOC_VECTOR], documents=[article.text], metadatas=[meta]
+            ),
+        )
+
+    def delete_doc(self, doc_id: str) -> None:
+        """Remove an article completely: its chunks first, then its registry record."""
+        self.delete_doc_chunks(doc_id)
+        self._guard("delete from the article registry", lambda: self._docs.delete(ids=[doc_id]))
+
+    def doc_records(self) -> dict[str, DocRecord]:
+        """Every registry record (any status) without the article text."""
+        got = self._guard("read the article registry", lambda: self._docs.get(include=["metadatas"]))
+        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def get_article(self, doc_id: str) -> Article | None:
+        got = self._guard(
+            "read an article", lambda: self._docs.get(ids=[doc_id], include=["documents", "metadatas"])
+        )
+        if not got["ids"]:
+            return None
+        meta, text = got["metadatas"][0] or {}, got["documents"][0] or ""
+        return Article(
+            doc_id=doc_id,
+            title=str(meta.get("title", "")),
+            text=text,
+            source=str(meta.get("source", "")),
+            published=str(meta.get("published") or "") or None,
+            url=str(meta.get("url") or "") or None,
+            lang=str(meta.get("lang") or "ar"),
+        )
+
+    def documents(self) -> list[DocInfo]:
+        """Completely ingested articles, newest first (undated last), then by id."""
+        infos = [
+            DocInfo(
+                doc_id=doc_id,
+                title=str(rec.get("title", "")),
+                chunks=int(rec.get("chunks", 0)),
+                published=str(rec.get("published") or "") or None,
+                source=str(rec.get("source", "")),
+                content_hash=str(rec.get("content_hash", "")),
+            )
+            for doc_id, rec in self.doc_records().items()
+            if rec.get("status") == "complete"
+        ]
+        infos.sort(key=lambda d: d.doc_id)
+        infos.sort(key=lambda d: d.published or "", reverse=True)
+        return infos
+
+    def drop(self) -> None:
+        """Delete both collections (chunks, registry, signature, stamps) and start empty ones."""
+
+        def _drop() -> None:
+            existing = {getattr(c, "name", c) for c in self._client.list_collections()}
+            for name in (self._name, self._docs_name):
+                if name in existing:
+                    self._client.delete_collection(name)
+            self._open()
+
+        self._guard("drop the collections", _drop)
+
+
+def published_day(published: str | None, *, end: bool = False) -> int:
+    """ISO date (or prefix: "2024", "2024-03") -> YYYYMMDD int, 0 when unknown; Chroma ranges need numbers."""
+    if not published:
+        return 0
+    parts = published.strip()[:10].split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 and parts[1] else (12 if end else 1)
+        day = int(parts[2][:2]) if len(parts) > 2 and parts[2] else (31 if end else 1)
+    except ValueError:
+        return 0
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1000 <= year <= 9999):
+        return 0
+    return year * 10000 + month * 100 + day
+
+
+def filters_to_where(filters: SearchFilters | None) -> dict[str, Any] | None:
+    """SearchFilters -> a Chroma ``where`` (None when empty; undated chunks never match a date range)."""
+    if filters is None or filters.empty:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.published_from or filters.published_to:
+        clauses.append({"published_day": {"$gte": max(1, published_day(filters.published_from))}})
+    if filters.published_to:
+        clauses.append({"published_day": {"$lte": published_day(filters.published_to, end=True)}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_id": chunk.doc_id,
+        "title": chunk.title,
+        "source": chunk.source,
+        "published": chunk.published or "",
+        "published_day": published_day(chunk.published),
+        "start": chunk.start,
+        "end": chunk.end,
+        "ordinal": chunk.ordinal,
+        "paragraph": chunk.paragraph,
+        "paragraph_end": chunk.paragraph_end,
+    }
+
+
+def _to_chunk(chunk_id: str, text: str | None, meta: Mapping[str, Any] | None) -> Chunk:
+    m = meta or {}
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=str(m.get("doc_id", "")),
+        title=str(m.get("title", "")),
+        text=text or "",
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", 0)),
+        ordinal=int(m.get("ordinal", 0)),
+        source=str(m.get("source", "")),
+        published=str(m.get("published") or "") or None,
+        paragraph=int(m.get("paragraph", 0)),
+        paragraph_end=int(m.get("paragraph_end", 0)),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -1,0 +1,131 @@
+"""An in-memory ``rag.ports.VectorStore`` for retrieval unit tests (exact cosine, same filter semantics)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from rag.types import Article, Chunk, DocInfo, SearchFilters
+
+
+def _day(value: str | None) -> int:
+    return int(value[:10].replace("-", "")) if value and len(value) >= 10 else 0
+
+
+class MemoryStore:
+    """Chunks + vectors in dicts; several BM25Index instances may share one to mimic several processes."""
+
+    location = "memory"
+
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {}
+        self.chunks: dict[str, Chunk] = {}
+        self.vectors: dict[str, np.ndarray] = {}
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.meta_reads = 0
+
+    def ensure_signature(self, signature: Mapping[str, Any]) -> None:
+        self.meta.update({f"sig:{k}": v for k, v in signature.items()})
+
+    def collection_meta(self) -> dict[str, Any]:
+        self.meta_reads += 1
+        return dict(self.meta)
+
+    def update_collection_meta(self, values: Mapping[str, Any]) -> None:
+        self.meta.update(values)
+
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        for chunk, vector in zip(chunks, embeddings, strict=True):
+            self.chunks[chunk.chunk_id] = chunk
+            v = np.asarray(vector, dtype=np.float32)
+            self.vectors[chunk.chunk_id] = v / (np.linalg.norm(v) or 1.0)
+
+    def delete_doc_chunks(self, doc_id: str) -> None:
+        for cid in [c for c, ch in self.chunks.items() if ch.doc_id == doc_id]:
+            del self.chunks[cid]
+            del self.vectors[cid]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return [self.chunks[c] for c in chunk_ids if c in self.chunks]
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
+        yield from list(self.chunks.values())
+
+    def query(self, embedding: Sequence[float], k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
+        q = np.asarray(embedding, dtype=np.float32)
+        q = q / (np.linalg.norm(q) or 1.0)
+        scored = [(ch, float(self.vectors[cid] @ q)) for cid, ch in self.chunks.items() if _passes(ch, filters)]
+        scored.sort(key=lambda pair: -pair[1])
+        return scored[:k]
+
+    def put_doc(self, article: Article, chunks: int, status: str) -> None:
+        self.docs[article.doc_id] = {"doc_id": article.doc_id, "title": article.title, "source": article.source,
+                                     "published": article.published, "chunks": chunks, "status": status,
+                                     "lang": article.lang, "article": article}
+
+    def delete_doc(self, doc_id: str) -> None:
+        self.docs.pop(doc_id, None)
+        self.delete_doc_chunks(doc_id)
+
+    def doc_records(self) -> dict[str, Mapping[str, Any]]:
+        return dict(self.docs)
+
+    def get_article(self, doc_id: str) -> Article | None:
+        rec = self.docs.get(doc_id)
+        return rec["article"] if rec else None
+
+    def documents(self) -> list[DocInfo]:
+        return [DocInfo(d["doc_id"], d["title"], d["chunks"], d["published"], d["source"]) for d in self.docs.values()]
+
+    def count_chunks(self) -> int:
+        return len(self.chunks)
+
+
+def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:
+    if filters is None or filters.empty:
+        return True
+    if filters.doc_ids and chunk.doc_id not in filters.doc_ids:
+        return False
+    if filters.sources and chunk.source not in filters.sources:
+        return False
+    day = _day(chunk.published)
+    if filters.published_from and day < _day(filters.published_from):
+        return False
+    return not (filters.published_to and (day == 0 or day > _day(filters.published_to)))
+
+
+class HashEmbedder:
+    """A deterministic bag-of-normalised-words embedder: texts sharing words have a high cosine."""
+
+    model_name = "hash-test"
+    dim = 64
+    max_tokens = 512
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def _vector(self, text: str) -> list[float]:
+        import zlib
+
+        from rag import arabic
+
+        v = np.zeros(self.dim, dtype=np.float32)
+        for token in arabic.tokenize(text):
+            v[zlib.crc32(token.encode("utf-8")) % self.dim] += 1.0
+        v[0] += 0.01
+        return (v / np.linalg.norm(v)).tolist()
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return self._vector(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def signature(self) -> dict[str, Any]:
+        return {"embed_model": self.model_name, "embed_dim": self.dim}

@@ -1,0 +1,93 @@
+"""rag.arabic: the matching keys index and query sides share (display text is never touched)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import arabic
+
+
+def keys(text: str) -> list[str]:
+    return arabic.analyze(text)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("أحمد", "احمد"),
+        ("إبراهيم", "ابراهيم"),
+        ("آمال", "امال"),
+        ("مستشفى", "مستشفي"),  # alef maqsura / ya
+        ("مدرسة", "مدرسه"),  # ta marbuta / ha
+        ("مسؤول", "مسئول"),  # hamza on waw / on ya
+        ("شؤون", "شئون"),
+        ("مُحَمَّدٌ", "محمد"),  # diacritics
+        ("طرابـــلس", "طرابلس"),  # tatweel
+        ("٢٠١٧", "2017"),  # Arabic-Indic digits
+        ("۲۰۱۷", "2017"),  # Persian digits
+        ("NATO", "nato"),
+    ],
+)
+def test_normalize_unifies_spelling_variants(a: str, b: str) -> None:
+    assert arabic.normalize(a) == arabic.normalize(b)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["المدرسة", "مدرسة", "والمدرسة", "بالمدرسة", "للمدرسة", "فالمدرسة", "المدرسه"],
+        ["الأمم", "الامم", "والأمم", "أمم"],
+        ["الرئيس", "رئيس", "والرئيس"],
+        ["السراج", "سراج", "والسراج"],
+        ["الناتو", "ناتو"],
+        ["بطرابلس", "وطرابلس", "طرابلس"],
+        ["الكتاب", "كتاب", "بكتاب"],
+    ],
+)
+def test_stems_absorb_article_and_clitics(variants: list[str]) -> None:
+    stems = {arabic.stem(arabic.normalize(v)) for v in variants}
+    assert len(stems) == 1, stems
+
+
+def test_ngrams_share_most_grams_when_stemming_cannot_help() -> None:
+    """ليبيا / بليبيا: a single-letter clitic on a name the stemmer cannot tell apart."""
+    plain, prefixed = set(arabic.char_ngrams("ليبيا")), set(arabic.char_ngrams("بليبيا"))
+    assert len(plain & prefixed) / len(plain) >= 0.5
+    assert arabic.word_ngrams("في") == [" في", "في ", " في "]
+
+
+def test_tokenize_splits_punctuation_and_scripts() -> None:
+    assert arabic.tokenize("قال (NATO)،اليوم: ٣٫٥ مليون!") == ["قال", "nato", "اليوم", "3.5", "مليون"]
+    assert arabic.tokenize("NATOناتو") == ["nato", "ناتو"]
+    assert arabic.tokenize("حلف-الناتو/الأطلسي") == ["حلف", "الناتو", "الاطلسي"]
+    assert arabic.tokenize("") == []
+
+
+def test_stop_words_dropped_in_any_spelling() -> None:
+    assert keys("على") == [] and keys("علي") == []  # normalised stop list
+    assert keys("ما هي عاصمة ليبيا؟") == keys("عاصمة ليبيا")
+    assert keys("What is the capital of Libya?") == keys("capital Libya")
+
+
+def test_english_is_stemmed_as_english() -> None:
+    assert keys("elections") == keys("election")
+    assert keys("Ministers met") == ["minist", "met"]
+
+
+def test_normalize_never_changes_display_semantics_of_offsets() -> None:
+    text = "قالَ الوزيرُ"
+    spans = arabic.sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ما هي عاصمة ليبيا؟", "ar"),
+        ("What is the capital of Libya?", "en"),
+        ("ماذا قال NATO عن Trump في قمة Brussels؟", "ar"),
+        ("2017", "ar"),  # no letters: the product default
+    ],
+)
+def test_detect_language(text: str, lang: str) -> None:
+    assert arabic.detect_language(text) == lang

@@ -1,0 +1,169 @@
+"""BM25Index: Arabic matching, filters, persistence, versioning across "processes" sharing a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.retrieval.keyword import VERSION_KEY, BM25Index
+from rag.retrieval.keyword_matrix import published_day
+from rag.types import Chunk, SearchFilters
+from tests.fakes.memory_store import MemoryStore
+
+DOCS = {
+    "libya": ("اشتباكات في طرابلس", "أعلنت حكومة الوفاق الوطني الليبية أن الاشتباكات في العاصمة طرابلس توقفت بعد وساطة.",
+              "jawhara", "2017-03-05"),
+    "tunis": ("الانتخابات البلدية", "قالت الهيئة العليا المستقلة للانتخابات في تونس إن نسبة المشاركة بلغت ٣٥ بالمائة.",
+              "mosaique", "2018-05-07"),
+    "nato": ("قمة حلف الناتو", "اجتمع قادة حلف شمال الأطلسي (NATO) في بروكسل لمناقشة الإنفاق العسكري.",
+             "jawhara", "2016-07-09"),
+    "hospital": ("افتتاح مستشفى جديد", "افتتح وزير الصحة مستشفى جامعياً جديداً في مدينة صفاقس يضم ٢٠٠ سرير.",
+                 "mosaique", None),
+}
+
+
+def chunk(doc_id: str, text: str | None = None, ordinal: int = 0) -> Chunk:
+    title, body, source, published = DOCS[doc_id]
+    body = text if text is not None else body
+    return Chunk(f"{doc_id}:{ordinal}", doc_id, title, body, 0, len(body), ordinal, source, published)
+
+
+def found(index: BM25Index, query: str) -> set[str]:
+    """Articles matching more than stray character n-grams."""
+    return {c.doc_id for c, score in index.search(query, 10) if score > 0.15}
+
+
+@pytest.fixture()
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+def build(tmp_path: Path, store: MemoryStore, doc_ids=tuple(DOCS)) -> BM25Index:
+    chunks = [chunk(d) for d in doc_ids]
+    store.add_chunks(chunks, [[1.0, 0.0]] * len(chunks))
+    index = BM25Index(tmp_path / "kw", store)
+    index.add(chunks)
+    index.commit()
+    return index
+
+
+def top_doc(index: BM25Index, query: str, filters: SearchFilters | None = None) -> str | None:
+    hits = index.search(query, 5, filters)
+    return hits[0][0].doc_id if hits else None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ماذا حدث في طرابلس؟", "libya"),
+        ("الحكومه الليبيه", "libya"),  # ta marbuta written as ha
+        ("اعلنت حكومة الوفاق", "libya"),  # hamza dropped
+        ("ما نسبة المشاركة في الانتخابات؟", "tunis"),
+        ("كم سريراً في المستشفى؟", "hospital"),
+        ("بالمستشفى الجامعي", "hospital"),  # clitic بال
+        ("NATO", "nato"),
+        ("nato summit", "nato"),  # case
+        ("كم عدد الاسرة ٢٠٠", "hospital"),
+        ("200 سرير", "hospital"),  # Western digits against Arabic-Indic in the text
+    ],
+)
+def test_spelling_variants_find_the_right_article(tmp_path: Path, store: MemoryStore, query: str, expected: str) -> None:
+    assert top_doc(build(tmp_path, store), query) == expected
+
+
+def test_scores_are_normalised_and_off_topic_scores_low(tmp_path: Path, store: MemoryStore) -> None:
+    index = build(tmp_path, store)
+    on_topic = index.search("اشتباكات العاصمة طرابلس", 1)[0][1]
+    off_topic = index.search("طرابلس كرة القدم الدوري الإسباني ريال مدريد", 1)[0][1]
+    assert 0 < off_topic < on_topic <= 1.0
+    unrelated = index.search("ريال مدريد برشلونة", 3)  # only stray character n-grams match
+    assert all(score < 0.1 for _, score in unrelated)
+    assert index.search("في من على", 3) == []  # stop words only
+
+
+def test_filters_doc_source_and_dates(tmp_path: Path, store: MemoryStore) -> None:
+    index = build(tmp_path, store)
+    query = "الانتخابات طرابلس الناتو المستشفى"
+    assert {c.doc_id for c, _ in index.search(query, 10, SearchFilters(doc_ids=("tunis",)))} == {"tunis"}
+    assert {c.doc_id for c, _ in index.search(query, 10, SearchFilters(sources=("jawhara",)))} == {"libya", "nato"}
+    dated = index.search(query, 10, SearchFilters(published_from="2017-01-01", published_to="2017-12-31"))
+    assert {c.doc_id for c, _ in dated} == {"libya"}
+    assert {c.doc_id for c, _ in index.search(query, 10, SearchFilters(published_to="2016"))} == {"nato"}
+
+
+def test_hits_carry_chunk_fields(tmp_path: Path, store: MemoryStore) -> None:
+    found, _score = build(tmp_path, store).search("طرابلس", 1)[0]
+    assert found == chunk("libya")
+
+
+def test_replace_and_remove_stay_in_sync(tmp_path: Path, store: MemoryStore) -> None:
+    index = build(tmp_path, store)
+    index.remove_docs(["libya"])
+    index.add([chunk("libya", "مباراة كرة قدم بين الترجي والنجم في ملعب رادس")])
+    assert top_doc(index, "حكومة الوفاق") == "libya"  # not visible before commit
+    index.commit()
+    assert "libya" not in found(index, "حكومة الوفاق")
+    assert top_doc(index, "مباراة الترجي") == "libya"
+    index.remove_docs(["libya"])
+    index.commit()
+    assert "libya" not in found(index, "مباراة الترجي")
+    assert len(index) == 3
+
+
+def test_reload_from_disk_in_a_new_process(tmp_path: Path, store: MemoryStore) -> None:
+    build(tmp_path, store)
+    fresh = BM25Index(tmp_path / "kw", store)
+    assert top_doc(fresh, "الحكومه الليبيه") == "libya"
+    assert fresh.version == store.meta[VERSION_KEY]
+
+
+def test_other_process_commit_is_picked_up_by_refresh(tmp_path: Path, store: MemoryStore) -> None:
+    reader = build(tmp_path, store)
+    writer = BM25Index(tmp_path / "kw", store)
+    store.delete_doc_chunks("tunis")
+    writer.remove_docs(["tunis"])
+    writer.commit()
+    assert top_doc(reader, "الانتخابات البلدية") == "tunis"  # stale until refreshed
+    reader.refresh_if_stale()
+    assert "tunis" not in found(reader, "الانتخابات البلدية")
+    assert reader.version == writer.version
+
+
+def test_missing_disk_copy_is_rebuilt_from_the_store(tmp_path: Path, store: MemoryStore) -> None:
+    build(tmp_path, store)
+    other_machine = BM25Index(tmp_path / "elsewhere", store)  # same Chroma, empty local folder
+    other_machine.refresh_if_stale()
+    assert top_doc(other_machine, "طرابلس") == "libya"
+    assert (tmp_path / "elsewhere" / "CURRENT").read_text() == store.meta[VERSION_KEY]
+
+
+def test_interrupted_ingest_is_recovered(tmp_path: Path, store: MemoryStore) -> None:
+    build(tmp_path, store, doc_ids=("libya", "tunis"))
+    extra = chunk("nato")
+    store.add_chunks([extra], [[1.0, 0.0]])  # reached Chroma, keyword commit never ran
+    recovered = BM25Index(tmp_path / "kw", store)
+    assert top_doc(recovered, "الناتو") == "nato"
+
+
+def test_refresh_is_one_metadata_read_when_nothing_moved(tmp_path: Path, store: MemoryStore) -> None:
+    index = build(tmp_path, store)
+    before = store.meta_reads
+    for _ in range(5):
+        index.refresh_if_stale()
+    assert store.meta_reads - before == 5
+
+
+def test_empty_index_searches_empty(tmp_path: Path, store: MemoryStore) -> None:
+    index = BM25Index(tmp_path / "kw", store)
+    assert index.search("طرابلس", 5) == []
+    index.add([chunk("libya")])
+    index.commit()
+    assert top_doc(index, "طرابلس") == "libya"
+
+
+def test_published_day_parses_iso_and_arabic_digits() -> None:
+    assert published_day("2017-03-05T10:00:00") == 20170305
+    assert published_day("٢٠١٧-٠٣-٠٥") == 20170305
+    assert published_day(None) == 0
+    assert published_day("March 2017") == 0

@@ -1,0 +1,359 @@
+"""IngestPipeline with in-memory fakes: incremental logic, prune, duplicate ids, crash recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.errors import ModelMismatchError
+from rag.ingestion.pipeline import IngestPipeline
+from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
+from rag.retrieval.store import filters_to_where, published_day
+from rag.settings import Settings
+from rag.types import Article, Chunk, DocInfo, FileFailure, SearchFilters
+
+
+class FakeStore:
+    """The VectorStore protocol over dicts; ensure_signature mirrors ChromaStore's rule."""
+
+    location = "memory"
+
+    def __init__(self) -> None:
+        self.chunks: dict[str, tuple[Chunk, list[float]]] = {}
+        self.docs: dict[str, tuple[Article, dict[str, Any]]] = {}
+        self.meta: dict[str, Any] = {}
+
+    def ensure_signature(self, signature: Mapping[str, Any]) -> None:
+        for key, value in signature.items():
+            if "sanad:" + key in self.meta and self.meta["sanad:" + key] != value:
+                raise ModelMismatchError(f"{key} differs", hint="reset")
+            self.meta["sanad:" + key] = value
+
+    def collection_meta(self) -> dict[str, Any]:
+        return dict(self.meta)
+
+    def update_collection_meta(self, values: Mapping[str, Any]) -> None:
+        self.meta.update(values)
+
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        assert len(chunks) == len(embeddings)
+        for chunk, vector in zip(chunks, embeddings):
+            assert chunk.chunk_id not in self.chunks, f"duplicate chunk id {chunk.chunk_id}"
+            self.chunks[chunk.chunk_id] = (chunk, list(vector))
+
+    def delete_doc_chunks(self, doc_id: str) -> None:
+        for cid in [cid for cid, (c, _) in self.chunks.items() if c.doc_id == doc_id]:
+            del self.chunks[cid]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return [self.chunks[c][0] for c in chunk_ids if c in self.chunks]
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
+        return iter([c for c, _ in self.chunks.values()])
+
+    def query(self, embedding: Sequence[float], k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
+        return []
+
+    def put_doc(self, article: Article, chunks: int, status: str) -> None:
+        self.docs[article.doc_id] = (article, {"doc_id": article.doc_id, "title": article.title, "source": article.source,
+                                               "content_hash": article.content_hash, "chunks": chunks, "status": status})
+
+    def delete_doc(self, doc_id: str) -> None:
+        self.delete_doc_chunks(doc_id)
+        self.docs.pop(doc_id, None)
+
+    def doc_records(self) -> dict[str, dict[str, Any]]:
+        return {k: dict(rec) for k, (_, rec) in self.docs.items()}
+
+    def get_article(self, doc_id: str) -> Article | None:
+        return self.docs[doc_id][0] if doc_id in self.docs else None
+
+    def documents(self) -> list[DocInfo]:
+        return [DocInfo(a.doc_id, a.title, r["chunks"], a.published, a.source) for a, r in self.docs.values()]
+
+    def count_chunks(self) -> int:
+        return len(self.chunks)
+
+    def drop(self) -> None:
+        self.chunks.clear()
+        self.docs.clear()
+        self.meta.clear()
+
+
+class FakeKeyword:
+    """Staged vs committed chunk ids, like the real index: only ``commit`` makes changes durable."""
+
+    def __init__(self) -> None:
+        self.staged: dict[str, str] = {}
+        self.committed: dict[str, str] = {}
+        self.commits = 0
+
+    def add(self, chunks: Sequence[Chunk]) -> None:
+        self.staged.update({c.chunk_id: c.doc_id for c in chunks})
+
+    def remove_docs(self, doc_ids: Sequence[str]) -> None:
+        self.staged = {c: d for c, d in self.staged.items() if d not in set(doc_ids)}
+
+    def commit(self) -> None:
+        self.committed = dict(self.staged)
+        self.commits += 1
+
+    def crash(self) -> None:
+        """What a killed process leaves: the committed state only."""
+        self.staged = dict(self.committed)
+
+    def refresh_if_stale(self) -> None: ...
+
+    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
+        return []
+
+
+class FakeEmbedder:
+    model_name = "fake-model"
+    dim = 3
+    max_tokens = 512
+    passage_prefix = ""
+
+    def __init__(self, fail_after_calls: int | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_after_calls = fail_after_calls
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.fail_after_calls is not None and len(self.calls) >= self.fail_after_calls:
+            raise KeyboardInterrupt
+        self.calls.append(list(texts))
+        return [[1.0, float(len(t)), 0.0] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def signature(self) -> dict[str, Any]:
+        return {"embed_model": self.model_name, "embed_dim": self.dim, "query_prefix": "", "passage_prefix": ""}
+
+    @property
+    def embedded(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
+    files, failures = [], []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(p.rglob("*.txt")))
+        elif p.exists():
+            files.append(p)
+        else:
+            failures.append(FileFailure(str(p), "no such file or folder"))
+    return files, failures
+
+
+def load(path: Path) -> tuple[list[Article], list[FileFailure]]:
+    """Title line, then the body; a file starting with BROKEN fails; 'id:' on line 1 overrides the id."""
+    raw = path.read_text(encoding="utf-8")
+    if raw.startswith("BROKEN"):
+        return [], [FileFailure(str(path), "cannot decode")]
+    title, _, body = raw.partition("\n")
+    doc_id = title[3:].strip() if title.startswith("id:") else path.stem
+    return [Article(doc_id=doc_id, title=title, text=body.strip(), source=str(path))], []
+
+
+def chunker(article: Article, count: Any, size: int, overlap: int) -> list[Chunk]:
+    """One chunk per paragraph (enough to exercise replacement and batching)."""
+    chunks, pos = [], 0
+    for i, para in enumerate(p for p in article.text.split("\n\n") if p.strip()):
+        start = article.text.index(para, pos)
+        pos = start + len(para)
+        chunks.append(Chunk(f"{article.doc_id}::{i}", article.doc_id, article.title, para, start, pos, i,
+                            article.source, paragraph=i, paragraph_end=i))
+    return chunks
+
+
+def write(folder: Path, name: str, paragraphs: int, word: str = "خبر") -> Path:
+    path = folder / f"{name}.txt"
+    path.write_text(f"عنوان {name}\n" + "\n\n".join(f"{word} {name} فقرة {i}" for i in range(paragraphs)),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(6):
+        write(folder, f"doc{i}", 2 + i % 3)
+    return folder
+
+
+def make(embedder: FakeEmbedder | None = None, store: FakeStore | None = None, keyword: FakeKeyword | None = None,
+         **kwargs: Any) -> IngestPipeline:
+    settings = Settings(data_dir=Path("/nonexistent-sanad"), embed_model="fake")
+    return IngestPipeline(store or FakeStore(), keyword or FakeKeyword(), embedder, settings,
+                          discover=discover, load=load, chunker=chunker, **kwargs)
+
+
+def assert_consistent(pipe: IngestPipeline) -> None:
+    """No orphans, every record complete, keyword index == chunk set, chunk counts match the records."""
+    store, keyword = pipe.store, pipe.keyword
+    assert isinstance(store, FakeStore) and isinstance(keyword, FakeKeyword)
+    records = store.doc_records()
+    assert all(r["status"] == "complete" for r in records.values())
+    assert {c.doc_id for c, _ in store.chunks.values()} <= set(records)
+    assert set(keyword.committed) == set(store.chunks)
+    for doc_id, rec in records.items():
+        assert rec["chunks"] == sum(1 for c, _ in store.chunks.values() if c.doc_id == doc_id)
+
+
+def test_first_ingest_adds_everything_and_batches_across_articles(corpus: Path) -> None:
+    embedder = FakeEmbedder()
+    pipe = make(embedder, flush_chunks=100)
+    report = pipe.ingest([corpus])
+    assert sorted(report.added) == [f"doc{i}" for i in range(6)]
+    assert report.chunks_embedded == embedder.embedded == len(pipe.store.chunks) == 18
+    assert len(embedder.calls) == 1, "all articles' chunks should be embedded together"
+    assert embedder.calls[0][0].startswith("عنوان doc0\n"), "embed text is title + newline + chunk"
+    assert_consistent(pipe)
+
+
+def test_reingest_unchanged_embeds_nothing(corpus: Path) -> None:
+    embedder = FakeEmbedder()
+    pipe = make(embedder)
+    pipe.ingest([corpus])
+    before = embedder.embedded
+    report = pipe.ingest([corpus])
+    assert len(report.unchanged) == 6 and not report.added and not report.updated
+    assert embedder.embedded == before and report.chunks_embedded == 0
+
+
+def test_changed_article_has_its_chunks_replaced(corpus: Path) -> None:
+    embedder = FakeEmbedder()
+    pipe = make(embedder)
+    pipe.ingest([corpus])
+    write(corpus, "doc4", 1, word="تحديث")  # 3 paragraphs -> 1
+    report = pipe.ingest([corpus])
+    assert report.updated == ["doc4"] and len(report.unchanged) == 5
+    assert report.chunks_embedded == 1
+    doc4 = [c for c, _ in pipe.store.chunks.values() if c.doc_id == "doc4"]
+    assert [c.chunk_id for c in doc4] == ["doc4::0"] and "تحديث" in doc4[0].text
+    assert_consistent(pipe)
+
+
+def test_prune_removes_only_missing_articles_under_given_folders(corpus: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other, "keep", 1)
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus, other])
+    (corpus / "doc1.txt").unlink()
+    assert not pipe.ingest([corpus]).removed, "without --prune nothing is removed"
+    report = pipe.ingest([corpus], prune=True)
+    assert report.removed == ["doc1"]
+    assert "doc1" not in pipe.store.docs and "keep" in pipe.store.docs
+    assert_consistent(pipe)
+
+
+def test_prune_spares_articles_whose_file_failed_to_read(corpus: Path) -> None:
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus])
+    (corpus / "doc2.txt").write_text("BROKEN", encoding="utf-8")
+    report = pipe.ingest([corpus], prune=True)
+    assert not report.removed and [f.error for f in report.failed] == ["cannot decode"]
+    assert "doc2" in pipe.store.docs
+
+
+def test_duplicate_doc_id_in_one_run_is_a_failure_for_the_second(corpus: Path) -> None:
+    (corpus / "zz.txt").write_text("id:doc0\nنص آخر", encoding="utf-8")
+    pipe = make(FakeEmbedder())
+    report = pipe.ingest([corpus])
+    assert len(report.added) == 6
+    assert [f.path for f in report.failed] == [str(corpus / "zz.txt")]
+    assert "duplicate doc id 'doc0'" in report.failed[0].error
+    assert pipe.store.docs["doc0"][0].source == str(corpus / "doc0.txt")
+
+
+def test_interrupted_ingest_leaves_no_duplicates_or_orphans(corpus: Path) -> None:
+    store, keyword = FakeStore(), FakeKeyword()
+    crashing = make(FakeEmbedder(fail_after_calls=2), store, keyword, flush_chunks=3, commit_every=2)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.ingest([corpus])
+    keyword.crash()
+    assert any(r["status"] == "pending" for r in store.doc_records().values())
+    embedder = FakeEmbedder()
+    pipe = make(embedder, store, keyword)
+    report = pipe.ingest([corpus])
+    assert len(report.added) + len(report.unchanged) == 6
+    assert embedder.embedded == sum(r["chunks"] for d, r in store.doc_records().items() if d in report.added)
+    assert_consistent(pipe)
+
+
+def test_pending_article_whose_file_is_gone_is_removed(corpus: Path) -> None:
+    store, keyword = FakeStore(), FakeKeyword()
+    pipe = make(FakeEmbedder(), store, keyword)
+    pipe.ingest([corpus])
+    article = store.get_article("doc3")
+    assert article is not None
+    store.put_doc(article, 3, "pending")  # as if killed while re-indexing doc3
+    (corpus / "doc3.txt").unlink()
+    pipe.ingest([corpus])
+    assert "doc3" not in store.docs and not any(c.doc_id == "doc3" for c, _ in store.chunks.values())
+    assert_consistent(pipe)
+
+
+def test_remove(corpus: Path) -> None:
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus])
+    assert pipe.remove("doc5") is True
+    assert pipe.remove("doc5") is False
+    assert "doc5" not in pipe.store.docs
+    assert_consistent(pipe)
+
+
+def test_keyword_only_mode_then_a_model_is_refused(corpus: Path) -> None:
+    store, keyword = FakeStore(), FakeKeyword()
+    report = make(None, store, keyword).ingest([corpus])
+    assert len(report.added) == 6 and report.chunks_embedded == 0
+    assert store.meta["sanad:embed_model"] == KEYWORD_ONLY_MODEL
+    assert all(vector == [1.0] for _, vector in store.chunks.values())
+    with pytest.raises(ModelMismatchError):
+        make(FakeEmbedder(), store, keyword).ingest([corpus])
+
+
+def test_signature_includes_chunking() -> None:
+    sig = make(FakeEmbedder()).signature()
+    assert sig["embed_model"] == "fake-model" and sig["chunk_size"] == 200 and sig["chunk_overlap"] == 40
+
+
+def test_progress_reports_files_and_chunks(corpus: Path) -> None:
+    events: list[tuple[str, int, int]] = []
+    make(FakeEmbedder(), flush_chunks=5).ingest([corpus], progress=lambda s, d, t: events.append((s, d, t)))
+    assert ("files", 6, 6) in events
+    chunk_events = [e for e in events if e[0] == "chunks"]
+    assert chunk_events and chunk_events[-1][1] == chunk_events[-1][2] == 18
+
+
+def test_reset_drops_store_and_keyword(corpus: Path) -> None:
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus])
+    pipe.reset()
+    assert not pipe.store.docs and not pipe.store.chunks and not pipe.keyword.staged
+
+
+@pytest.mark.parametrize(("value", "end", "expected"), [
+    ("2024-03-05", False, 20240305), ("2024-03-05T10:00:00", False, 20240305), ("2024", False, 20240101),
+    ("2024", True, 20241231), ("2024-02", True, 20240231), (None, False, 0), ("غير معروف", False, 0),
+])
+def test_published_day(value: str | None, end: bool, expected: int) -> None:
+    assert published_day(value, end=end) == expected
+
+
+def test_filters_to_where() -> None:
+    assert filters_to_where(None) is None and filters_to_where(SearchFilters()) is None
+    assert filters_to_where(SearchFilters(doc_ids=("a",))) == {"doc_id": {"$in": ["a"]}}
+    where = filters_to_where(SearchFilters(sources=("s",), published_to="2024-01-31"))
+    assert where == {"$and": [{"source": {"$in": ["s"]}}, {"published_day": {"$gte": 1}},
+                              {"published_day": {"$lte": 20240131}}]}
