@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,7 +35,8 @@ def sources_text(answer: Answer) -> str:
         return ""
     lines = []
     for c in answer.citations:
-        where = ", ".join(part for part in (c.source, c.published) if part)
+        source = PurePath(c.source.replace("\\", "/")).name  # ingested sources are paths; show the file name
+        where = ", ".join(part for part in (source, c.published) if part)
         lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
     return "\n\nSources:\n" + "\n".join(lines)
 

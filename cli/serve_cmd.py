@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 import threading
 from typing import Any, Optional
 
@@ -40,28 +39,17 @@ def check_bind(host: str, settings: Settings, allow_remote_without_key: bool) ->
     )
 
 
-def _ui_auth(settings: Settings) -> Any:
-    """With an API key the chat asks for it as the password (any user name), like the API's Bearer check."""
-    if not settings.api_key:
-        return None
-    key = settings.api_key
-    return lambda _user, password: secrets.compare_digest(str(password).encode(), key.encode())
-
-
 def build_server(service: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8321) -> Any:
     """The FastAPI app with the Gradio chat mounted at / (one process, one facade, one write lock)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
-
     from api import create_app
     from ui import build_ui
-    from ui.app import launch_options
+    from ui.app import mount_ui
 
     lock = threading.Lock()
     app = create_app(service, settings, write_lock=lock)
     blocks = build_ui(service, settings, write_lock=lock)
-    return gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port,
-                               auth=_ui_auth(settings), footer_links=[], **launch_options())
+    return mount_ui(app, blocks, settings, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,11 +83,9 @@ def register(app: typer.Typer) -> None:
         """Run the Gradio chat alone (no HTTP API)."""
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from ui import build_ui
-        from ui.app import launch_options
+        from ui.app import launch_ui
 
         st = state(ctx)
         bind_host, bind_port = host or st.settings.host, port or st.settings.port
         check_bind(bind_host, st.settings, allow_remote_without_key)
-        blocks = build_ui(st.service(), st.settings)
-        blocks.launch(server_name=bind_host, server_port=bind_port, auth=_ui_auth(st.settings), footer_links=[],
-                      **launch_options())
+        launch_ui(build_ui(st.service(), st.settings), st.settings, host=bind_host, port=bind_port)

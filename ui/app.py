@@ -6,6 +6,7 @@ Gradio 6 takes css/head at launch or mount time, so callers pass ``launch_option
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from rag.types import Answer, AnswerDelta, Article, Turn
 from rag.uploads import looks_binary, stage_files
 from ui import render
 
-__all__ = ["build_ui", "launch_options", "UI_CSS", "UI_HEAD"]
+__all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
 
 UI_CSS = """
 .sanad-msg[dir=rtl] { text-align: right; font-family: 'Noto Naskh Arabic', 'Noto Sans Arabic', sans-serif; }
@@ -58,9 +59,28 @@ def launch_options() -> dict[str, Any]:
     return {"css": UI_CSS, "head": UI_HEAD}
 
 
+def _auth(settings: Settings) -> Any:
+    """With an API key the chat asks for it as the password (any user name), like the API's Bearer check."""
+    if not settings.api_key:
+        return None
+    key = settings.api_key
+    return lambda _user, password: secrets.compare_digest(str(password).encode(), key.encode())
+
+
+def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> Any:
+    """Mount the chat at / of an ASGI (FastAPI) app the caller built; keeps gradio inside ui/."""
+    return gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port, auth=_auth(settings),
+                               footer_links=[], **launch_options())
+
+
+def launch_ui(blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> None:
+    """Run the chat alone (blocks until stopped)."""
+    blocks.launch(server_name=host, server_port=port, auth=_auth(settings), footer_links=[], **launch_options())
+
+
 def _error_html(exc: RagError) -> str:
     hint = f" — {exc.hint}" if exc.hint else ""
-    return f'<div class="sanad-error" dir="auto">⛔ {render.html.escape(exc.message + hint)}</div>'
+    return f'<div class="sanad-error" dir="auto">✗ {render.html.escape(exc.message + hint)}</div>'
 
 
 class _Handlers:
@@ -103,14 +123,14 @@ class _Handlers:
             for item in self._stream(question, turns, extractive):
                 if isinstance(item, AnswerDelta):
                     text += item.text
-                    messages[-1] = {"role": "assistant", "content": render.partial_html(text)}
+                    messages = [*messages[:-1], {"role": "assistant", "content": render.partial_html(text)}]
                     yield "", messages, turns, gr.update()
                     continue
-                messages[-1] = {"role": "assistant", "content": render.answer_html(item)}
+                messages = [*messages[:-1], {"role": "assistant", "content": render.answer_html(item)}]
                 turns = [*turns, {"role": "user", "content": question}, {"role": "assistant", "content": item.answer}]
                 yield "", messages, turns, render.sources_html(item, self._articles(item))
         except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": _error_html(exc)}
+            messages = [*messages[:-1], {"role": "assistant", "content": _error_html(exc)}]
             yield "", messages, turns, gr.update()
 
     def status(self) -> tuple[str, Any, list[list[object]], Any]:
@@ -126,7 +146,7 @@ class _Handlers:
         if not files:
             return "لم تُختر ملفات · No files chosen"
         items = [(Path(f).name, Path(f).read_bytes()) for f in files]
-        lines = [f"- `{name}`: ⛔ ملف ثنائي · binary file, not an article" for name, data in items if looks_binary(data)]
+        lines = [f"- `{name}`: ✗ ملف ثنائي · binary file, not an article" for name, data in items if looks_binary(data)]
         accepted = [(name, data) for name, data in items if not looks_binary(data)]
         if accepted:
             folder, paths = stage_files(accepted)
@@ -137,7 +157,7 @@ class _Handlers:
                 shutil.rmtree(folder, ignore_errors=True)
             failed = {Path(f.path).name: f.error.replace(str(folder), "") for f in report.failed}
             for (name, _), path in zip(accepted, paths):
-                result = f"⛔ {failed[path.name]}" if path.name in failed else f"✅ `{path.stem}`"
+                result = f"✗ {failed[path.name]}" if path.name in failed else f"✓ `{path.stem}`"
                 lines.append(f"- `{name}`: {result}")
             lines.append(f"\n{len(report.added)} added · {len(report.updated)} updated · "
                          f"{len(report.unchanged)} unchanged · {len(report.failed)} failed")
@@ -150,8 +170,8 @@ class _Handlers:
             with self.lock:
                 self.service.remove(doc_id)
         except RagError as exc:
-            return f"⛔ {exc}"
-        return f"🗑️ حُذف · removed `{doc_id}`"
+            return f"✗ {exc}"
+        return f"حُذف · removed `{doc_id}`"
 
 
 def build_ui(service: Sanad, settings: Settings, *, write_lock: threading.Lock | None = None) -> gr.Blocks:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 
 from rag.arabic import detect_language
 from rag.types import Answer, Article, Citation, DocInfo, Health
 
 __all__ = [
     "direction", "message_html", "answer_html", "partial_html", "banner_html", "paragraph_bounds",
-    "source_card_html", "sources_html", "status_line", "example_questions", "documents_rows", "link_citations",
+    "source_card_html", "source_label", "sources_html", "status_line", "example_questions", "documents_rows",
+    "link_citations",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
@@ -60,13 +62,13 @@ def link_citations(text: str, citations: Sequence[Citation]) -> str:
 def banner_html(answer: Answer) -> str:
     """A clear banner for answers that are not normal LLM answers; empty string otherwise."""
     if answer.refused:
-        return ('<div class="sanad-banner sanad-refused" dir="rtl">⚠️ لا تتضمن المقالات المفهرسة إجابة عن هذا السؤال'
+        return ('<div class="sanad-banner sanad-refused" dir="rtl">⚠ لا تتضمن المقالات المفهرسة إجابة عن هذا السؤال'
                 ' · <span dir="ltr">The indexed articles do not answer this question</span></div>')
     if answer.mode == "extractive":
-        return ('<div class="sanad-banner sanad-extractive" dir="rtl">ℹ️ إجابة استخراجية: جمل مقتبسة دون نموذج لغوي'
+        return ('<div class="sanad-banner sanad-extractive" dir="rtl">ℹ إجابة استخراجية: جمل مقتبسة دون نموذج لغوي'
                 ' · <span dir="ltr">Extractive answer: quoted sentences, no LLM</span></div>')
     if answer.unsupported:
-        return ('<div class="sanad-banner sanad-unsupported" dir="rtl">⚠️ بعض الجمل غير مدعومة بالمصادر'
+        return ('<div class="sanad-banner sanad-unsupported" dir="rtl">⚠ بعض الجمل غير مدعومة بالمصادر'
                 ' · <span dir="ltr">Some sentences are not supported by the sources</span></div>')
     return ""
 
@@ -98,10 +100,15 @@ def _highlighted(article: Article | None, citation: Citation) -> str:
     return f"<p>{before}<mark>{quote}</mark>{after}</p>"
 
 
+def source_label(source: str) -> str:
+    """Sources are file paths for ingested files; readers need the file name, not the folder it came from."""
+    return PurePath(source.replace("\\", "/")).name if ("/" in source or "\\" in source) else source
+
+
 def source_card_html(citation: Citation, article: Article | None) -> str:
     title = html.escape(article.title if article else citation.title)
     published = citation.published or (article.published if article else None)
-    meta = " · ".join(html.escape(p) for p in (published or "", citation.source) if p)
+    meta = " · ".join(f"<bdi>{html.escape(p)}</bdi>" for p in (published or "", source_label(citation.source)) if p)
     check = "" if citation.supported else ' <span class="sanad-unchecked">(غير مؤكد · unverified)</span>'
     dir_ = direction((article.text[:400] if article else citation.quote) or citation.quote)
     return (f'<div class="sanad-source" id="sanad-src-{citation.n}" data-n="{citation.n}" dir="{dir_}">'
@@ -118,7 +125,7 @@ def sources_html(answer: Answer | None, articles: Mapping[str, Article]) -> str:
 
 
 def status_line(health: Health) -> str:
-    llm = {"ok": "✅", "unreachable": "⛔", "model_missing": "⚠️"}.get(health.ollama_status, "⚠️")
+    llm = {"ok": "✓", "unreachable": "✗", "model_missing": "⚠"}.get(health.ollama_status, "⚠")
     mode = "هجين · hybrid" if health.embed_mode == "hybrid" else "كلمات فقط · keyword-only"
     return (f"**النموذج · Model:** `{health.ollama_model}` {llm} {health.ollama_status} · "
             f"**المقالات · Articles:** {health.documents} · **المقاطع · Chunks:** {health.chunks} · "

@@ -29,6 +29,9 @@ _END_PUNCT = ".!?؟…:;؛"
 SUPPORT_THRESHOLD = 0.45
 COSINE_THRESHOLD = 0.6
 _MIN_CLAIM_TERMS = 3
+#: a cited passage that supports a claim is still replaced when another supports it clearly better
+#: (shared generic words such as "the military command" pass the threshold; the names decide)
+REPOINT_MARGIN = 0.25
 
 
 def strip_markers(text: str) -> str:
@@ -160,14 +163,16 @@ def _resolve(sentence: _Sentence, scorer: _Scorer, result: CheckedAnswer) -> Non
     if len(arabic.analyze(sentence.claim)) < _MIN_CLAIM_TERMS and not valid:
         return
     verdicts = {n: scorer.judge(sentence.claim, n) for n in valid}
-    kept = [(n, v) for n, v in verdicts.items() if v[0]]
-    if kept:
-        sentence.keys = [(n, v[2], v[3], True) for n, v in kept]
-        return
     others = {n: scorer.judge(sentence.claim, n) for n in scorer.passages if n not in verdicts}
     supported = {n: v for n, v in others.items() if v[0]}
-    if supported:
-        n, v = max(supported.items(), key=lambda item: item[1][1])
+    best_other = max(supported.items(), key=lambda item: item[1][1]) if supported else None
+    kept = [(n, v) for n, v in verdicts.items() if v[0]]
+    best_kept = max((v[1] for _, v in kept), default=-1.0)
+    if kept and (best_other is None or best_other[1][1] < best_kept + REPOINT_MARGIN):
+        sentence.keys = [(n, v[2], v[3], True) for n, v in kept]
+        return
+    if best_other is not None:
+        n, v = best_other
         sentence.keys = [(n, v[2], v[3], True)]
         result.repointed += 1
         return

@@ -85,7 +85,7 @@ class IngestPipeline:
         self._discover = discover
         self._load = load
         self._chunker = chunker
-        self.flush_chunks = flush_chunks or max(128, settings.embed_batch_size * 8)
+        self.flush_chunks = flush_chunks or max(32, settings.embed_batch_size * 4)
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
 

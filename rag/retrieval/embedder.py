@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` (no special tokens), the unit of ``chunk_size``."""
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def signature(self) -> dict[str, Any]:
         return {

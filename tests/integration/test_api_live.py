@@ -175,3 +175,21 @@ def test_gradio_client_asks_through_the_ui(live):
     assert "sanad-cite" in str(messages[-1]["content"]) and "<mark>" in sources
     status = client.predict(api_name="/status")
     assert "qwen3:4b" in status[0] and str(len(SEED_IDS)) in status[0]
+
+
+def test_questions_keep_working_while_articles_are_ingested(live, http):
+    """Ingestion (under the API's write lock) and concurrent questions: no errors, index consistent after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = [("files", (f"extra_{i}.txt", f"خبر إضافي رقم {i}\n\nأعلنت البلدية افتتاح حديقة جديدة رقم {i}.".encode(),
+                        "text/plain")) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        upload = pool.submit(http.post, "/v1/documents", files=files)
+        asks = [pool.submit(http.post, "/v1/ask", json={"question": QUESTION, "extractive": True}) for _ in range(8)]
+        statuses = [f.result().status_code for f in asks]
+        assert upload.result().status_code == 200
+    assert statuses == [200] * 8
+    ids = {d["doc_id"] for d in http.get("/v1/documents").json()["documents"]}
+    assert {f"extra_{i}" for i in range(6)} <= ids
+    for i in range(6):
+        assert http.delete(f"/v1/documents/extra_{i}").status_code == 200

@@ -90,3 +90,57 @@ def test_examples_from_titles_and_status_line():
     line = render.status_line(health)
     assert "qwen3:4b" in line and "unreachable" in line and "5" in line and "40" in line
     assert render.documents_rows(docs)[0] == ["a", "حفتر يستنجد بروسيا", "", "s", 3]
+
+
+def test_source_label_shows_file_name_not_folder():
+    assert render.source_label("/tmp/sanad-upload-x/000_ab.txt") == "000_ab.txt"
+    assert render.source_label("C:\\news\\a.md") == "a.md"
+    assert render.source_label("alwasat") == "alwasat"
+    card = render.source_card_html(Citation(1, "d1", "t", "/tmp/up/x.txt", QUOTE, START, START + 3, 0.5), ARTICLE)
+    assert "x.txt" in card and "/tmp/up" not in card
+
+
+# --- the chat handlers over a fake-stepped facade (gradio imported, nothing launched) -----------------
+def test_chat_handler_streams_then_links_markers_and_fills_sources():
+    import threading
+
+    from tests.fakes.fake_service import make_fake_service
+    from ui.app import _Handlers
+
+    handlers = _Handlers(make_fake_service(), threading.Lock())
+    steps = list(handlers.respond("كم جنديا؟", [], [], False))
+    assert "▍" in steps[1][1][-1]["content"]  # a partial, streaming message
+    _, messages, turns, sources = steps[-1]
+    assert 'href="#sanad-src-1"' in messages[-1]["content"] and 'dir="rtl"' in messages[0]["content"]
+    assert turns == [{"role": "user", "content": "كم جنديا؟"},
+                     {"role": "assistant", "content": "نقل نحو 70 جنديا إلى روسيا [1]."}]
+    assert "<mark>أكد مصدر عسكري أن نحو 70 جنديا نقلوا جوا إلى روسيا للعلاج.</mark>" in sources
+
+
+def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
+    import threading
+
+    from tests.fakes.fake_service import make_fake_service
+    from ui.app import _Handlers
+
+    handlers = _Handlers(make_fake_service(fail_llm=True), threading.Lock())
+    final = list(handlers.respond("كم جنديا؟", [], [], False))[-1]
+    assert "sanad-extractive" in final[1][-1]["content"]
+
+
+def test_upload_and_remove_handlers(tmp_path):
+    import threading
+
+    from tests.fakes.fake_service import make_fake_service
+    from ui.app import _Handlers
+
+    service = make_fake_service(articles=0)
+    handlers = _Handlers(service, threading.Lock())
+    good = tmp_path / "خبر.txt"
+    good.write_text("عنوان\n\nنص.", encoding="utf-8")
+    binary = tmp_path / "x.png"
+    binary.write_bytes(b"\x89PNG\x00\x00")
+    out = handlers.upload([str(good), str(binary)])
+    assert "`x.png`: ✗" in out and "✓ `خبر`" in out and "1 added" in out
+    assert [d.doc_id for d in service.documents()] == ["خبر"]
+    assert "removed" in handlers.remove("خبر") and "✗" in handlers.remove("خبر")

@@ -1,0 +1,197 @@
+"""Answer-side quality on the dev suites with NO LLM: what the prompt would contain, and the extractive mode.
+
+    python benchmarks/answers.py [--suites xquad_ar,arcd] [--k 5] [--limit N] [--embed-model DIR] [--fresh]
+
+For every question the real retriever (``rag.wiring.build_service``, embedded Chroma) returns the top ``k``
+passages; the real prompt is then rendered twice — whole chunks vs sentence-selected — with the real budget
+(``num_ctx`` 8192, 768 answer tokens). Columns:
+
+- ``recall``: share of answerable questions whose gold answer (every part, ``eval.metrics.contains``,
+  normalised) occurs in the passages of the prompt ("context answer recall"); ``tokens``: mean prompt tokens
+  (``rag.generation.context.estimate_tokens``, conservative);
+- ``extractive``: share of answerable questions whose gold answer is in the extractive answer
+  (``Answerer.ask(extractive=True)``, refusal included);
+- ``refusal``: share of unanswerable questions refused (``confidence < refusal_threshold``), and
+  ``false_ref``: answerable questions refused. A sweep table helps choose ``SANAD_REFUSAL_THRESHOLD``.
+
+Default is keyword-only retrieval (no embedding model: fast, and MiniLM — the only offline model — is
+English-only, so its dense list is noise on Arabic); pass ``--embed-model`` for hybrid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DEV = SHARED / "eval" / "dev"
+SUITES = {"xquad_ar": "corpus_xquad_ar", "arcd": "corpus_arcd", "mlqa_ar": "corpus_mlqa_ar",
+          "tydiqa_ar": "corpus_tydiqa_ar", "xquad_en2ar": "corpus_xquad_ar"}
+CACHE = Path(os.environ.get("SANAD_BENCH_CACHE", Path(tempfile.gettempdir()) / "sanad-bench")) / "answers"
+THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from eval.metrics import contains  # noqa: E402
+from eval.suite import Question, load_suite  # noqa: E402
+from rag.generation.answer import Answerer  # noqa: E402
+from rag.generation.context import PromptContext, build_context  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.types import SearchFilters, SearchResult  # noqa: E402
+from rag.wiring import build_service  # noqa: E402
+
+
+class CachedRetriever:
+    """Serves the search result already computed for a question (the Answerer searches again)."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, SearchResult] = {}
+
+    def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult:
+        return self.results[query]
+
+
+@dataclass
+class Row:
+    suite: str
+    answerable: int = 0
+    unanswerable: int = 0
+    recall: dict[str, int] = field(default_factory=lambda: {"whole": 0, "selected": 0})
+    tokens: dict[str, list[int]] = field(default_factory=lambda: {"whole": [], "selected": []})
+    trimmed: dict[str, int] = field(default_factory=lambda: {"whole": 0, "selected": 0})
+    extractive: int = 0
+    confidences: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, answerable)
+    seconds: float = 0.0
+
+
+def gold_in(text: str, question: Question) -> bool:
+    return all(any(contains(text, alt) for alt in part) for part in question.parts)
+
+
+def service_for(corpus: str, embed_model: str | None, fresh: bool) -> Any:
+    """An index of one corpus through the real pipeline, cached between runs."""
+    key = corpus + ("-" + Path(embed_model).name if embed_model else "-keyword")
+    settings = Settings(data_dir=CACHE / key, embed_model=embed_model or str(CACHE / "no-embedder"),
+                        ollama_host="http://127.0.0.1:9")
+    if fresh and settings.data_dir.exists():
+        import shutil
+
+        shutil.rmtree(settings.data_dir)
+    service = build_service(settings, load_llm=False)
+    service.ingest([DEV / corpus])
+    return service
+
+
+def measure(suite: str, service: Any, questions: Sequence[Question], k: int, settings: Settings) -> Row:
+    row = Row(suite)
+    cached = CachedRetriever()
+    extractive = Answerer(cached, None, None, service.answerer.prompts, settings)
+    started = time.perf_counter()
+    for q in questions:
+        result = service.search(q.question, k=k)
+        cached.results[q.question] = result
+        row.confidences.append((result.confidence, q.answerable))
+        if not q.answerable:
+            row.unanswerable += 1
+            continue
+        row.answerable += 1
+        for arm, select in (("whole", False), ("selected", True)):
+            ctx = context(service, q.question, result, settings, select)
+            row.tokens[arm].append(ctx.prompt_tokens)
+            row.trimmed[arm] += ctx.trimmed
+            row.recall[arm] += gold_in("\n".join(p.text for p in ctx.passages), q)
+        answer = extractive.ask(q.question, extractive=True)
+        row.extractive += (not answer.refused) and gold_in(answer.answer, q)
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+def context(service: Any, question: str, result: SearchResult, settings: Settings, select: bool) -> PromptContext:
+    from rag import arabic
+
+    return build_context(question, result.hits, service.answerer.prompts, num_ctx=settings.ollama_num_ctx,
+                         answer_max_tokens=settings.answer_max_tokens, select=select,
+                         lang=arabic.detect_language(question))
+
+
+def refusal(row: Row, threshold: float) -> tuple[float | None, float | None]:
+    """(share of unanswerables refused, share of answerables refused) at ``threshold``."""
+    un = [c for c, answerable in row.confidences if not answerable]
+    an = [c for c, answerable in row.confidences if answerable]
+    refused_un = sum(c < threshold for c in un) / len(un) if un else None
+    refused_an = sum(c < threshold for c in an) / len(an) if an else None
+    return refused_un, refused_an
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def print_tables(rows: Sequence[Row], threshold: float) -> None:
+    print(f"\n| suite | answerable | recall whole | recall selected | tokens whole | tokens selected | token ratio"
+          f" | extractive acc | refusal acc @{threshold:g} | false refusal | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    total = Row("ALL")
+    for row in [*rows, total]:
+        if row is not total:
+            _add(total, row)
+        mean = {arm: (sum(v) / len(v) if v else 0.0) for arm, v in row.tokens.items()}
+        un, an = refusal(row, threshold)
+        n = row.answerable or 1
+        print(f"| {row.suite} | {row.answerable} | {pct(row.recall['whole'] / n)} | {pct(row.recall['selected'] / n)}"
+              f" | {mean['whole']:.0f} | {mean['selected']:.0f} | {mean['selected'] / (mean['whole'] or 1):.2f}"
+              f" | {pct(row.extractive / n)} | {pct(un)} | {pct(an)} | {row.seconds:.0f} |")
+    print("\nrefusal threshold sweep over all suites (refused unanswerable / refused answerable):")
+    print("| threshold | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " |")
+    print("|---|" + "---|" * len(THRESHOLDS))
+    cells = [refusal(total, t) for t in THRESHOLDS]
+    print("| unanswerable refused | " + " | ".join(pct(c[0]) for c in cells) + " |")
+    print("| answerable refused | " + " | ".join(pct(c[1]) for c in cells) + " |")
+
+
+def _add(total: Row, row: Row) -> None:
+    total.answerable += row.answerable
+    total.unanswerable += row.unanswerable
+    total.extractive += row.extractive
+    total.seconds += row.seconds
+    total.confidences.extend(row.confidences)
+    for arm in ("whole", "selected"):
+        total.recall[arm] += row.recall[arm]
+        total.tokens[arm].extend(row.tokens[arm])
+        total.trimmed[arm] += row.trimmed[arm]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suites", default="xquad_ar,arcd,mlqa_ar,tydiqa_ar")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=None, help="first N questions of each suite")
+    parser.add_argument("--embed-model", default=None, help="embedding model folder (default: keyword-only)")
+    parser.add_argument("--threshold", type=float, default=None, help="refusal threshold (default: settings)")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached indexes")
+    args = parser.parse_args()
+    settings = Settings(ollama_host="http://127.0.0.1:9")
+    threshold = settings.refusal_threshold if args.threshold is None else args.threshold
+    settings = settings.model_copy(update={"refusal_threshold": threshold})
+    rows = []
+    for suite in args.suites.split(","):
+        service = service_for(SUITES[suite], args.embed_model, args.fresh)
+        questions = load_suite(DEV / f"{suite}.jsonl", limit=args.limit)
+        rows.append(measure(suite, service, questions, args.k, settings))
+        print(f"{suite}: {len(questions)} questions in {rows[-1].seconds:.0f} s", file=sys.stderr)
+    print(f"k={args.k}, retrieval={'hybrid ' + args.embed_model if args.embed_model else 'keyword-only'},"
+          f" num_ctx={settings.ollama_num_ctx}, answer budget={settings.answer_max_tokens}")
+    print_tables(rows, threshold)
+
+
+if __name__ == "__main__":
+    main()

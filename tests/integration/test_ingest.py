@@ -1,0 +1,190 @@
+"""Ingest with real Chroma + MiniLM: incremental runs, prune, kill -9 recovery, model mismatch, CLI shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.errors import ModelMismatchError
+from rag.ingestion.chunking import chunk_article
+from rag.retrieval.keyword import BM25Index
+from rag.retrieval.store import ChromaStore
+from rag.wiring import build_service
+from tests.conftest import SHARED, minilm_dir
+
+pytestmark = pytest.mark.integration
+
+DEV_CORPUS = SHARED / "eval" / "dev" / "corpus_news_dev"  # short articles: a quick test
+
+
+@pytest.fixture()
+def articles(tmp_path: Path, seed_dir: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(seed_dir, folder)
+    return folder
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANAD_")}
+    env.update({"SANAD_DATA_DIR": str(data_dir), "SANAD_EMBED_MODEL": str(minilm_dir()),
+                "SANAD_OLLAMA_HOST": "http://127.0.0.1:9", "SANAD_OLLAMA_TIMEOUT": "2", "HF_HUB_OFFLINE": "1"})
+    env.update(extra)
+    return env
+
+
+def _cli(args: list[str], env: dict[str, str]) -> Any:
+    from cli.main import _register_commands, app
+
+    if not any(c.name == "ingest" for c in app.registered_commands):
+        _register_commands()
+    return CliRunner().invoke(app, args, env=env)
+
+
+def assert_consistent(store: ChromaStore, settings: Any) -> None:
+    """Every record complete, every chunk belongs to one, counts agree, keyword index == chunk set."""
+    records = store.doc_records()
+    assert all(r["status"] == "complete" for r in records.values()), records
+    chunks = list(store.iter_chunks())
+    ids = [c.chunk_id for c in chunks]
+    assert len(ids) == len(set(ids))
+    assert len({(c.doc_id, c.ordinal) for c in chunks}) == len(chunks), "duplicate chunks"
+    assert {c.doc_id for c in chunks} <= set(records), "orphan chunks"
+    for doc_id, rec in records.items():
+        assert rec["chunks"] == sum(1 for c in chunks if c.doc_id == doc_id), doc_id
+    keyword = BM25Index(settings.keyword_dir, store)
+    keyword.refresh_if_stale()
+    assert len(keyword) == len(chunks)
+
+
+def test_incremental_ingest_update_and_prune(make_settings, articles: Path) -> None:
+    settings = make_settings()
+    service = build_service(settings, load_llm=False)
+    first = service.ingest([articles])
+    assert len(first.added) == 5 and first.chunks_embedded == service.store.count_chunks() > 0
+
+    again = service.ingest([articles])
+    assert len(again.unchanged) == 5 and again.chunks_embedded == 0
+
+    target = sorted(articles.glob("*.txt"))[1]
+    doc_id = target.stem
+    old_ids = set(service.store.chunk_ids(doc_id))
+    target.write_text(target.read_text(encoding="utf-8")[:1500] + "\n\nفقرة جديدة أضيفت للتحديث.\n", encoding="utf-8")
+    updated = service.ingest([articles])
+    assert updated.updated == [doc_id] and len(updated.unchanged) == 4
+    article = service.article(doc_id)
+    assert article.text.endswith("فقرة جديدة أضيفت للتحديث.")
+    expected = chunk_article(article, service.embedder.count_tokens, settings.chunk_size, settings.chunk_overlap)
+    new_ids = set(service.store.chunk_ids(doc_id))
+    assert new_ids == {c.chunk_id for c in expected} and len(new_ids) < len(old_ids), "stale chunks left"
+    assert updated.chunks_embedded == len(new_ids)
+
+    removed_file = sorted(articles.glob("*.txt"))[0]
+    removed_file.unlink()
+    assert not service.ingest([articles]).removed
+    pruned = service.ingest([articles], prune=True)
+    assert pruned.removed == [removed_file.stem]
+    assert len(service.documents()) == 4
+    assert_consistent(service.store, settings)
+
+
+def test_killed_ingest_recovers_without_duplicates_or_orphans(make_settings, tmp_path: Path) -> None:
+    files = sorted(DEV_CORPUS.glob("*.txt"))[:40]
+    if len(files) < 40:
+        pytest.skip("dev corpus not available")
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    for f in files[:12]:
+        shutil.copy(f, folder)
+    settings = make_settings()
+    env = _env(settings.data_dir, SANAD_EMBED_BATCH_SIZE="4")
+    command = [sys.executable, "-m", "cli.main", "ingest", str(folder)]
+    root = Path(__file__).resolve().parents[2]
+    started = time.monotonic()
+    subprocess.run(command, env=env, cwd=root, check=True, capture_output=True, timeout=600)
+    duration = time.monotonic() - started  # 12 articles, including start-up
+
+    for f in files[12:]:
+        shutil.copy(f, folder)
+    proc = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(duration * 1.2)
+    assert proc.poll() is None, "the ingest finished before it could be killed; use a bigger corpus"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    store = ChromaStore.from_settings(settings)
+    statuses = [r["status"] for r in store.doc_records().values()]
+    assert statuses.count("complete") >= 12 and "pending" in statuses, "killed before any article was pending"
+    del store
+
+    result = subprocess.run(command + ["--json"], env=env, cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] + report["unchanged"] == 40 and report["unchanged"] >= 12
+    store = ChromaStore.from_settings(settings)
+    assert len(store.doc_records()) == 40
+    assert_consistent(store, settings)
+
+
+def test_model_mismatch_is_refused(make_settings, articles: Path, tmp_path: Path) -> None:
+    settings = make_settings()
+    build_service(settings, load_llm=False).ingest([articles])
+    with pytest.raises(ModelMismatchError) as info:
+        build_service(make_settings(embed_passage_prefix="passage: "), load_llm=False).ingest([articles])
+    assert "passage_prefix" in str(info.value) and "sanad reset --yes" in (info.value.hint or "")
+
+    result = _cli(["ingest", str(articles)], _env(settings.data_dir, SANAD_CHUNK_SIZE="120"))
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "Loading weights" not in line]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "chunk_size" in lines[0]
+
+
+def test_cli_json_shapes_and_failure_exit_code(make_settings, articles: Path) -> None:
+    env = _env(make_settings().data_dir)
+    (articles / "broken.txt").write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    result = _cli(["ingest", str(articles), "--json"], env)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {"added", "updated", "unchanged", "removed", "chunks_embedded", "failed"}
+    assert report["added"] == 5 and report["failed"][0]["path"].endswith("broken.txt")
+    assert any(line.startswith("skipped ") and "broken.txt" in line for line in result.stderr.splitlines())
+
+    docs = json.loads(_cli(["docs", "--json"], env).stdout)
+    assert len(docs) == 5 and set(docs[0]) == {"doc_id", "title", "chunks", "published", "source"}
+
+    status = json.loads(_cli(["status", "--json"], env).stdout)
+    assert status["documents"] == 5 and status["embed_mode"] == "hybrid" and status["chroma_mode"] == "embedded"
+    assert status["ollama_status"] == "unreachable"
+
+    (articles / "broken.txt").unlink()
+    summary = _cli(["ingest", str(articles)], env)
+    assert summary.exit_code == 0 and summary.stdout.startswith("added 0 · updated 0 · unchanged 5 · removed 0")
+
+    assert _cli(["remove", docs[0]["doc_id"]], env).exit_code == 0
+    assert _cli(["remove", docs[0]["doc_id"]], env).exit_code == 2
+    assert _cli(["reset"], env).exit_code == 2
+    assert _cli(["reset", "--yes"], env).exit_code == 0
+    assert json.loads(_cli(["docs", "--json"], env).stdout) == []
+
+
+def test_keyword_only_mode_when_the_model_is_missing(make_settings, articles: Path, tmp_path: Path) -> None:
+    env = _env(make_settings().data_dir, SANAD_EMBED_MODEL=str(tmp_path / "no-such-model"))
+    result = _cli(["ingest", str(articles)], env)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and "keyword-only" in warnings[0] and "SANAD_EMBED_MODEL" in warnings[0]
+    assert result.stdout.startswith("added 5")
+    status = json.loads(_cli(["status", "--json"], env).stdout)
+    assert status["embed_mode"] == "keyword-only" and status["chunks"] > 0
+
+    refused = _cli(["ingest", str(articles)], _env(make_settings().data_dir))
+    assert refused.exit_code == 2 and "keyword-only" in refused.stderr
