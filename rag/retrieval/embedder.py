@@ -104,16 +104,17 @@ def load_embedder(settings: Settings) -> tuple[SentenceTransformerEmbedder | Non
 
 def _load_model(name: str, device: str) -> SentenceTransformer:
     """Local folder or cache first; a download only when the Hub is reachable (no minute of retries)."""
+    fix = "set SANAD_EMBED_MODEL to a local model folder, or run once with internet to cache it"
+    local = Path(name).expanduser()
+    if name.startswith(("/", "./", "../", "~")) and not local.is_dir():
+        raise ConfigError(f"embedding model folder {name} does not exist", hint=fix)
     from sentence_transformers import SentenceTransformer
 
-    fix = "set SANAD_EMBED_MODEL to a local model folder, or run once with internet to cache it"
-    if Path(name).expanduser().is_dir():
+    if local.is_dir():
         try:
-            return SentenceTransformer(str(Path(name).expanduser()), device=device, local_files_only=True)
+            return SentenceTransformer(str(local), device=device, local_files_only=True)
         except _LOAD_ERRORS as exc:
             raise ConfigError(f"embedding model folder {name} cannot be loaded ({_short(exc)})", hint=fix) from exc
-    if name.startswith(("/", "./", "../", "~")) or Path(name).is_absolute():
-        raise ConfigError(f"embedding model folder {name} does not exist", hint=fix)
     try:
         return SentenceTransformer(name, device=device, local_files_only=True)
     except _LOAD_ERRORS as exc:

@@ -193,21 +193,33 @@ class ChromaStore:
 
     # --- article registry -----------------------------------------------------------------------
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
-        meta = {
-            "doc_id": article.doc_id,
-            "title": article.title,
-            "source": article.source,
-            "published": article.published or "",
-            "url": article.url or "",
-            "lang": article.lang,
-            "content_hash": article.content_hash,
-            "chunks": int(chunks),
-            "status": status,
-        }
+        self.put_docs([(article, chunks)], status)
+
+    def put_docs(self, items: Sequence[tuple[Article, int]], status: str) -> None:
+        """Many registry records in one write: each Chroma write is a ~40 ms commit, too slow per article."""
+        if not items:
+            return
+        metas = [
+            {
+                "doc_id": article.doc_id,
+                "title": article.title,
+                "source": article.source,
+                "published": article.published or "",
+                "url": article.url or "",
+                "lang": article.lang,
+                "content_hash": article.content_hash,
+                "chunks": int(chunks),
+                "status": status,
+            }
+            for article, chunks in items
+        ]
         self._guard(
             "write the article registry",
             lambda: self._docs.upsert(
-                ids=[article.doc_id], embeddings=[_DOC_VECTOR], documents=[article.text], metadatas=[meta]
+                ids=[a.doc_id for a, _ in items],
+                embeddings=[_DOC_VECTOR for _ in items],
+                documents=[a.text for a, _ in items],
+                metadatas=metas,
             ),
         )
 

@@ -188,3 +188,44 @@ def test_keyword_only_mode_when_the_model_is_missing(make_settings, articles: Pa
 
     refused = _cli(["ingest", str(articles)], _env(make_settings().data_dir))
     assert refused.exit_code == 2 and "keyword-only" in refused.stderr
+
+
+def test_chroma_store_filters_meta_and_registry(make_settings) -> None:
+    from rag.types import Article, Chunk, SearchFilters
+
+    store = ChromaStore.from_settings(make_settings())
+    dated = {"a": "2024-01-10", "b": "2024-06-01", "c": None}
+    for doc_id, published in dated.items():
+        article = Article(doc_id, f"عنوان {doc_id}", f"نص {doc_id}", f"{doc_id}.txt", published)
+        store.put_doc(article, 1, "complete")
+        chunk = Chunk(f"{doc_id}::0", doc_id, article.title, article.text, 0, len(article.text), 0, article.source,
+                      published)
+        store.add_chunks([chunk], [[1.0, 0.0] if doc_id == "a" else [0.6, 0.8]])
+
+    def ids(filters: SearchFilters | None = None) -> list[str]:
+        return [c.doc_id for c, _ in store.query([1.0, 0.0], 5, filters)]
+
+    assert ids()[0] == "a" and sorted(ids()) == ["a", "b", "c"]
+    assert store.query([1.0, 0.0], 1)[0][1] == pytest.approx(1.0, abs=1e-4), "score is cosine similarity"
+    assert sorted(ids(SearchFilters(doc_ids=("b", "c")))) == ["b", "c"]
+    assert ids(SearchFilters(sources=("c.txt",))) == ["c"]
+    assert ids(SearchFilters(published_from="2024-02-01")) == ["b"]
+    assert ids(SearchFilters(published_to="2024-03")) == ["a"], "undated chunks never match a date range"
+
+    store.update_collection_meta({"sanad:keyword_version": "v1"})
+    store.ensure_signature({"embed_model": "m", "chunk_size": 200})
+    store.update_collection_meta({"other": 1})
+    meta = store.collection_meta()
+    assert meta["sanad:keyword_version"] == "v1" and meta["sanad:embed_model"] == "m" and meta["other"] == 1
+    with pytest.raises(ModelMismatchError):
+        store.ensure_signature({"embed_model": "m", "chunk_size": 100})
+    with pytest.raises(ModelMismatchError):
+        store.query([1.0, 0.0, 0.0], 3)
+
+    article = store.get_article("c")
+    assert article is not None and article.published is None and article.url is None and article.text == "نص c"
+    assert [d.doc_id for d in store.documents()] == ["b", "a", "c"], "newest first, undated last"
+    store.delete_doc("a")
+    assert store.get_article("a") is None and store.chunk_ids("a") == [] and store.count_chunks() == 2
+    store.drop()
+    assert store.count_chunks() == 0 and store.doc_records() == {} and store.collection_meta() == {}

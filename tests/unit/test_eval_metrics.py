@@ -281,3 +281,21 @@ def test_corpus_collection_name_follows_content_and_embedding(tmp_path: Path, co
     assert eval_collection(settings, corpus_hash(corpus)) != first
     with pytest.raises(EvalError, match="not found"):
         corpus_hash(tmp_path / "missing")
+
+
+def test_cli_rejects_two_modes_and_bad_gates_before_building_anything(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import cli.main
+
+    if not any(c.name == "eval" for c in cli.main.app.registered_commands):
+        cli.main._register_commands()
+    suite = tmp_path / "s.jsonl"
+    suite.write_text(json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
+    both = CliRunner().invoke(cli.main.app, ["eval", str(suite), "--extractive", "--retrieval-only"])
+    assert both.exit_code == 2 and "choose one" in both.output
+    gate = CliRunner().invoke(cli.main.app, ["eval", str(suite), "--extractive", "--fail-under", "answer.f1"])
+    assert gate.exit_code == 2 and "bad --fail-under" in gate.output
+    missing = CliRunner().invoke(cli.main.app, ["eval", str(suite), "--extractive", "--corpus",
+                                                str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert missing.exit_code == 2 and "corpus folder not found" in missing.output

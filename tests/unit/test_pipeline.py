@@ -357,3 +357,43 @@ def test_filters_to_where() -> None:
     where = filters_to_where(SearchFilters(sources=("s",), published_to="2024-01-31"))
     assert where == {"$and": [{"source": {"$in": ["s"]}}, {"published_day": {"$gte": 1}},
                               {"published_day": {"$lte": 20240131}}]}
+
+
+# --- the embedder adapter, with a stand-in model (no torch) ---------------------------------------
+class StubModel:
+    max_seq_length = 128
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.tokenizer = lambda text, **kw: {"input_ids": text.split()}
+
+    def get_embedding_dimension(self) -> int:
+        return 2
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Any:
+        import numpy as np
+
+        assert kwargs["normalize_embeddings"] is True
+        self.seen.extend(texts)
+        return np.array([[0.6, 0.8] for _ in texts])
+
+
+def test_embedder_adds_prefixes_and_reports_its_signature() -> None:
+    from rag.retrieval.embedder import SentenceTransformerEmbedder
+
+    model = StubModel()
+    embedder = SentenceTransformerEmbedder(model, "m", query_prefix="query: ", passage_prefix="passage: ")  # type: ignore[arg-type]
+    assert embedder.embed_passages(["أ", "ب"]) == [[0.6, 0.8], [0.6, 0.8]]
+    assert embedder.embed_query("س") == [0.6, 0.8]
+    assert model.seen == ["passage: أ", "passage: ب", "query: س"]
+    assert embedder.count_tokens("كلمة وكلمة أخرى") == 3 and embedder.max_tokens == 128
+    assert embedder.signature() == {"embed_model": "m", "embed_dim": 2, "query_prefix": "query: ",
+                                    "passage_prefix": "passage: "}
+
+
+def test_missing_model_folder_falls_back_to_keyword_only(tmp_path: Path) -> None:
+    from rag.retrieval.embedder import load_embedder
+
+    embedder, message = load_embedder(Settings(data_dir=tmp_path, embed_model=str(tmp_path / "no-model")))
+    assert embedder is None and message is not None
+    assert "keyword-only" in message and "SANAD_EMBED_MODEL" in message and "\n" not in message
