@@ -27,7 +27,8 @@ def render_sources(answer: Answer) -> list[str]:
     lines = []
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
-        lines.append(f"[{c.n}] {c.title} ({c.doc_id}){flag}\n    «{c.quote}»")
+        quote = "" if answer.mode == "extractive" else f"\n    «{c.quote}»"  # the answer already quotes it
+        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, characters {c.start}-{c.end}){flag}{quote}")
     if answer.refused and answer.passages:
         lines.append("closest passages (they do not answer the question):")
         lines.extend(f"  - {h.chunk.title} ({h.chunk.doc_id}): {h.chunk.text[:160]}…" for h in answer.passages[:3])

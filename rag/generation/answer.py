@@ -120,13 +120,14 @@ class Answerer:
         run.standalone = condense_fallback(run.question, history)
         return run.standalone, use_llm
 
-    def _refusal(self, run: _Run, hits: Sequence[Hit], mode: str, *, why: str | None = None) -> Answer:
+    def _refusal(self, run: _Run, hits: Sequence[Hit], mode: str, *, why: str | None = None,
+                 model: str | None = None) -> Answer:
+        """The fixed bilingual answer, with the closest passages marked as not answering."""
         notes = [*run.notes, why or _low_confidence_note(run, self.settings.refusal_threshold)]
         if hits:
             notes.append(CLOSEST_NOTE)
         return Answer(answer=REFUSAL, citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]
-                      model=self.llm.model if mode == "llm" and self.llm is not None else None,
-                      notes=tuple(notes), passages=tuple(hits), **run.base())
+                      model=model, notes=tuple(notes), passages=tuple(hits), **run.base())
 
     def _extractive(self, run: _Run, query: str, hits: Sequence[Hit]) -> Answer:
         text, citations = extractive_answer(query, hits)
@@ -165,7 +166,8 @@ class Answerer:
         used = Usage(prompt_tokens=usage.get("prompt_tokens") or ctx.prompt_tokens,
                      completion_tokens=usage.get("completion_tokens") or estimate_tokens(text))
         if _is_no_answer(text):
-            answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages")
+            answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages",
+                                   model=self.llm.model)
             return _with_usage(answer, used)
         checked = check_citations(text, ctx.passages, self.embedder)
         run.notes.extend(_check_notes(checked.dropped, checked.repointed, len(checked.unsupported)))

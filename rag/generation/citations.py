@@ -27,7 +27,7 @@ __all__ = ["CheckedAnswer", "check_citations", "support", "best_quote", "make_ci
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
 _END_PUNCT = ".!?؟…:;؛"
 SUPPORT_THRESHOLD = 0.45
-COSINE_THRESHOLD = 0.6
+COSINE_THRESHOLD = 0.8  # only consulted when the words half-support the claim (paraphrase)
 _MIN_CLAIM_TERMS = 3
 #: a cited passage that supports a claim is still replaced when another supports it clearly better
 #: (shared generic words such as "the military command" pass the threshold; the names decide)
@@ -134,20 +134,33 @@ class _Scorer:
             self._vectors[n] = self.embedder.embed_passages([self.passages[n].hit.chunk.text])[0]
         return _dot(self.embedder.embed_query(claim), self._vectors[n])
 
-    def judge(self, claim: str, n: int) -> tuple[bool, float, int, int]:
-        """(supported, strength, start, end) of passage ``n`` for ``claim``."""
-        score, start, end = best_quote(claim, self.passages[n].hit)
+    def judge(self, claim: str, n: int, *, cited: bool = True) -> tuple[bool, float, int, int]:
+        """(supported, strength, start, end) of passage ``n`` for ``claim``; ``cited``: the model cited it."""
         if arabic.detect_language(claim) != arabic.detect_language(self.passages[n].hit.chunk.text):
-            if self.embedder is None:
-                return True, score, start, end  # cannot be checked lexically across languages: trust the marker
-            cos = self._cosine(claim, n)
-            return cos >= COSINE_THRESHOLD, cos, start, end
+            return self._cross_lingual(claim, n, cited)
+        score, start, end = best_quote(claim, self.passages[n].hit)
         if score >= SUPPORT_THRESHOLD:
             return True, score, start, end
         if self.embedder is not None and score >= SUPPORT_THRESHOLD / 2:
             cos = self._cosine(claim, n)
             return cos >= COSINE_THRESHOLD, score, start, end
         return False, score, start, end
+
+    def _cross_lingual(self, claim: str, n: int, cited: bool) -> tuple[bool, float, int, int]:
+        """An English claim over an Arabic passage cannot be checked word by word: the model's own marker
+        is trusted (never a passage it did not cite), the quote is the sentence closest in embedding space
+        (else the first sentence sent to the model), and the strength is the cosine."""
+        passage = self.passages[n]
+        start, end = passage.spans[0] if passage.spans else (0, len(passage.hit.chunk.text))
+        if self.embedder is None:
+            return cited, 0.0, start, end
+        text = passage.hit.chunk.text
+        spans = arabic.sentence_spans(text) or [(0, len(text))]
+        query = self.embedder.embed_query(claim)
+        vectors = self.embedder.embed_passages([text[a:b] for a, b in spans])
+        cosines = [_dot(query, v) for v in vectors]
+        best = max(range(len(spans)), key=lambda i: cosines[i])
+        return cited, cosines[best], spans[best][0], spans[best][1]
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
@@ -163,7 +176,7 @@ def _resolve(sentence: _Sentence, scorer: _Scorer, result: CheckedAnswer) -> Non
     if len(arabic.analyze(sentence.claim)) < _MIN_CLAIM_TERMS and not valid:
         return
     verdicts = {n: scorer.judge(sentence.claim, n) for n in valid}
-    others = {n: scorer.judge(sentence.claim, n) for n in scorer.passages if n not in verdicts}
+    others = {n: scorer.judge(sentence.claim, n, cited=False) for n in scorer.passages if n not in verdicts}
     supported = {n: v for n, v in others.items() if v[0]}
     best_other = max(supported.items(), key=lambda item: item[1][1]) if supported else None
     kept = [(n, v) for n, v in verdicts.items() if v[0]]

@@ -17,6 +17,7 @@ from rag.types import Turn
 __all__ = ["condense_with_llm", "condense_fallback", "key_terms"]
 
 _MAX_HISTORY_TURNS = 6
+_MAX_TURN_CHARS = 1200  # long answers are cut: the condense prompt must stay far below num_ctx
 _CONDENSE_MAX_TOKENS = 128
 
 
@@ -35,8 +36,8 @@ def condense_fallback(question: str, history: Sequence[Turn]) -> str:
 
 def condense_with_llm(question: str, history: Sequence[Turn], llm: LLM, prompts: PromptLibrary) -> str:
     """A standalone question from the model; falls back to ``condense_fallback`` on an empty reply."""
-    prompt = prompts.render("condense", question=question, history=list(history)[-_MAX_HISTORY_TURNS:],
-                            lang=arabic.detect_language(question))
+    turns = [Turn(t.role, t.content[:_MAX_TURN_CHARS]) for t in list(history)[-_MAX_HISTORY_TURNS:]]
+    prompt = prompts.render("condense", question=question, history=turns, lang=arabic.detect_language(question))
     text, _usage = llm.chat([{"role": "user", "content": prompt}], max_tokens=_CONDENSE_MAX_TOKENS)
     standalone = " ".join(text.replace("<think>", " ").replace("</think>", " ").split()).strip()
     return standalone or condense_fallback(question, history)

@@ -17,7 +17,7 @@ from rag.errors import GenerationError, RetrievalError
 from rag.ports import LLM, Embedder, KeywordIndex, VectorStore
 from rag.prompts import PromptLibrary
 from rag.retrieval.confidence import confidence
-from rag.retrieval.fusion import limit_per_doc, rrf_fuse
+from rag.retrieval.fusion import dense_weight_for, keyword_clarity, limit_per_doc, rrf_fuse
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters, SearchResult
@@ -76,8 +76,8 @@ class HybridRetriever:
             keyword_hits = self._timed(timings, "keyword_ms",
                                        lambda: self.keyword.search(keyword_query or query, pool, filters))
         dense_hits: Ranked = self._dense(query, pool, filters, timings) if use_dense else []
-        hits = self._rank(query, keyword_hits, dense_hits, keyword_weight, k, timings)
         trust_keyword = bool(keyword_hits) and (lang == corpus_lang or translated or not use_dense)
+        hits = self._rank(query, keyword_hits, dense_hits, keyword_weight, trust_keyword, k, timings)
         conf = confidence(keyword_hits[0][1] if trust_keyword else None,
                           dense_hits[0][1] if dense_hits else None) if (keyword_hits or dense_hits) else 0.0
         timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -90,10 +90,13 @@ class HybridRetriever:
         vector = self._timed(timings, "embed_ms", lambda: self.embedder.embed_query(query))  # type: ignore[union-attr]
         return self._timed(timings, "dense_ms", lambda: self.store.query(vector, pool, filters))
 
-    def _rank(self, query: str, keyword_hits: Ranked, dense_hits: Ranked, keyword_weight: float, k: int,
-              timings: dict[str, float]) -> list[Hit]:
-        fused = rrf_fuse(keyword_hits, dense_hits, keyword_weight=keyword_weight,
-                         dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
+    def _rank(self, query: str, keyword_hits: Ranked, dense_hits: Ranked, keyword_weight: float, trusted: bool,
+              k: int, timings: dict[str, float]) -> list[Hit]:
+        """Weighted RRF (dense weight adapted to how clear the keyword match is), rerank, diversity."""
+        clarity = keyword_clarity([score for _, score in keyword_hits]) if trusted else 0.0
+        dense_weight = dense_weight_for(self.settings.dense_weight, clarity)
+        fused = rrf_fuse(keyword_hits, dense_hits, keyword_weight=keyword_weight, dense_weight=dense_weight,
+                         rrf_k=self.settings.rrf_k)
         if self.settings.rerank and fused:
             head = fused[: self.settings.rerank_candidates]
             reranked = self._timed(timings, "rerank_ms", lambda: self._get_reranker().rerank(query, head))

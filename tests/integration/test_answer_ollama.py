@@ -189,7 +189,7 @@ def test_prompt_contains_the_answering_sentence(service: Any, fake: FakeOllama, 
     prompt = prompt_of(fake.chat_requests()[-1])
     assert answer_sentence in prompt
     assert re.search(r'<passage id="1"', prompt) and question in prompt
-    expected = "Answer in English" if question.isascii() else "أجب باللغة العربية"
+    expected = "Answer in English" if question.isascii() else "تجيب بالعربية"
     assert expected in prompt
 
 
@@ -235,3 +235,25 @@ def test_cli_chat_condenses_follow_up(service: Any, settings: Settings, fake: Fa
     assert len(bodies) == 3 and "وماذا ناقشا؟" in prompt_of(bodies[1]) and "من استقبل حفتر" in prompt_of(bodies[1])
     assert LANGLEY_Q in prompt_of(bodies[2])  # retrieval and the answer used the standalone question
     assert "ناقش معه توحيد المؤسسات" in result.stdout
+
+
+# --- the adapter alone ------------------------------------------------------------------------
+def test_adapter_from_settings_contacts_nothing_and_health_reports_each_state(fake: FakeOllama) -> None:
+    settings = Settings(ollama_host=fake.url, ollama_timeout=0.5)
+    llm = OllamaLLM.from_settings(settings)
+    assert fake.requests == [] and llm.num_ctx == settings.ollama_num_ctx
+    assert llm.health() == ("ok", None)
+    fake.models[:] = []
+    assert llm.health()[0] == "model_missing"
+    assert OllamaLLM("http://127.0.0.1:9", "qwen3:4b").health()[0] == "unreachable"
+    assert [r["path"] for r in fake.requests] == ["/api/tags", "/api/tags"]
+
+
+def test_adapter_chat_sends_every_option_and_reports_usage(fake: FakeOllama) -> None:
+    fake.script("جواب قصير [1].")
+    llm = OllamaLLM(fake.url, "qwen3:4b", num_ctx=4096, keep_alive="5m", temperature=0.0)
+    text, usage = llm.chat([{"role": "user", "content": "سؤال"}], max_tokens=64)
+    assert text == "جواب قصير [1]." and usage["prompt_tokens"] > 0 and usage["completion_tokens"] == 3
+    body = fake.chat_requests()[0]
+    assert body["options"] == {"num_ctx": 4096, "temperature": 0.0, "num_predict": 64}
+    assert body["think"] is False and body["keep_alive"] == "5m" and body["stream"] is False

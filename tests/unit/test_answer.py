@@ -53,6 +53,7 @@ def test_low_confidence_refuses_without_calling_the_model() -> None:
     answer = answerer(llm, confidence=0.1)[0].ask(QUESTION)
     assert answer.refused and not answer.grounded and answer.answer == REFUSAL
     assert llm.calls == [] and CLOSEST_NOTE in answer.notes and len(answer.passages) == 2
+    assert answer.model is None and answer.usage.prompt_tokens == 0
 
 
 def test_model_no_answer_marker_becomes_refusal_and_is_never_streamed() -> None:
@@ -60,6 +61,7 @@ def test_model_no_answer_marker_becomes_refusal_and_is_never_streamed() -> None:
     assert not any(isinstance(i, AnswerDelta) for i in items)
     final = items[-1]
     assert isinstance(final, Answer) and final.refused and final.answer == REFUSAL and final.mode == "llm"
+    assert final.model == "fake:1b" and "the model found no answer in the passages" in final.notes
 
 
 def test_extractive_when_asked_or_without_llm() -> None:
@@ -99,7 +101,12 @@ def test_follow_up_without_llm_uses_key_terms() -> None:
 
 
 def test_tiny_num_ctx_trims_and_says_so() -> None:
-    llm = ScriptedLLM(["70 جنديا [1]."], num_ctx=550)
+    from rag.generation.context import build_context
+
+    full = build_context(QUESTION, make_hits(ARTICLE, PARAS), PromptLibrary(PROJECT_ROOT / "prompts"),
+                         num_ctx=100_000, answer_max_tokens=0, select=False, lang="ar").prompt_tokens
+    num_ctx = full - 10 + 200  # ten tokens short of the whole prompt once 200 are kept for the answer
+    llm = ScriptedLLM(["70 جنديا [1]."], num_ctx=num_ctx)
     answer = answerer(llm, answer_max_tokens=200, sentence_selection=False)[0].ask(QUESTION)
-    assert answer.trimmed >= 1 and any("num_ctx=550" in n for n in answer.notes)
+    assert answer.trimmed >= 1 and any(f"num_ctx={num_ctx}" in n for n in answer.notes)
     assert len(answer.passages) == 1

@@ -87,3 +87,25 @@ def test_support_is_normalisation_aware() -> None:
     assert support("أكد المصدر العسكري", "اكد مصدر عسكري") > 0.5
     assert support("أسعار القمح", "نقل الجنود إلى روسيا") < 0.2
     assert strip_markers("a [1] b [2, 3]") == "a b"
+    assert strip_markers("كلام [1].") == "كلام."
+
+
+class _OneHot:
+    """A toy embedder: sentences mentioning 70 point one way, everything else another."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0]
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        return [[1.0, 0.0] if "70" in t else [0.0, 1.0] for t in texts]
+
+
+def test_cross_lingual_claim_keeps_its_marker_and_quotes_the_closest_sentence() -> None:
+    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment [1]."
+    plain = check_citations(claim, passages())
+    assert plain.unsupported == () and plain.citations[0].quote == P1  # what was sent: no check possible
+    embedded = check_citations(claim, passages(), _OneHot())  # type: ignore[arg-type]
+    assert "70 جنديا" in embedded.citations[0].quote and "مصر" not in embedded.citations[0].quote
+    assert embedded.unsupported == ()
+    uncited = check_citations("This sentence cites nothing at all here.", passages())
+    assert uncited.citations == () and uncited.unsupported == ("This sentence cites nothing at all here.",)

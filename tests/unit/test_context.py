@@ -6,7 +6,6 @@ import pytest
 
 from rag.errors import GenerationError
 from rag.generation.context import (
-    QueryTerms,
     build_context,
     count_messages,
     estimate_tokens,
@@ -40,11 +39,20 @@ def test_estimate_is_conservative_for_arabic() -> None:
 
 
 def test_selection_keeps_matching_sentence_and_neighbour_but_drops_unrelated() -> None:
-    spans = select_spans(QueryTerms.of("كم عدد الجنود الذين نقلوا إلى روسيا؟"), ARTICLE)
+    spans = select_spans("كم عدد الجنود الذين نقلوا إلى روسيا؟", [ARTICLE])[0]
     kept = " ".join(ARTICLE[s:e] for s, e in spans)
     assert "70 جنديا" in kept
     assert "سافروا من مصر" in kept  # neighbour kept for coherence
     assert "جنيف" not in kept and "الخبز" not in kept
+
+
+def test_lower_passage_without_relevant_sentence_is_left_out() -> None:
+    other = "وارتفعت أسعار الخبز في الأسواق. وقال الأمين العام إن الاجتماع المقبل سيعقد في جنيف."
+    first = ARTICLE[: ARTICLE.index(other)]
+    passages = make_passages("كم جنديا من قوات حفتر نقلوا إلى روسيا؟", make_hits(ARTICLE, [first, other]), select=True)
+    assert [p.n for p in passages] == [1] and "70 جنديا" in passages[0].text
+    whole = make_passages("كم جنديا من قوات حفتر نقلوا إلى روسيا؟", make_hits(ARTICLE, [first, other]), select=False)
+    assert len(whole) == 2
 
 
 def test_selected_passage_is_shorter_and_keeps_offsets() -> None:

@@ -62,3 +62,14 @@ def test_fit_logistic_separates_and_auroc() -> None:
     assert auroc([0.1, 0.2, 0.7, 0.9], [0, 0, 1, 1]) == 1.0
     assert auroc([0.9, 0.2], [0, 1]) == 0.0
     assert auroc([0.5, 0.5], [0, 1]) == 0.5
+
+
+def test_dense_weight_backs_off_only_for_a_clear_keyword_match() -> None:
+    from rag.retrieval.fusion import DENSE_FLOOR, dense_weight_for, keyword_clarity
+
+    clear = keyword_clarity([0.8, 0.2, 0.15, 0.1])
+    flat = keyword_clarity([0.12, 0.11, 0.1, 0.1])
+    assert clear == 1.0 and flat < 0.15
+    assert keyword_clarity([]) == 0.0
+    assert dense_weight_for(1.0, clear) == pytest.approx(DENSE_FLOOR)
+    assert dense_weight_for(2.0, flat) > 1.7
