@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(20, ge=1, description="How many fused candidates the reranker sees.")
     max_per_doc: int = Field(0, ge=0, description="Diversity: at most this many passages per article (0 = no limit).")
     refusal_threshold: float = Field(
-        0.25, ge=0, le=1, description="Refuse when retrieval confidence is below this (0 never refuses)."
+        0.3, ge=0, le=1, description="Refuse when retrieval confidence is below this (0 never refuses)."
     )
 
     # --- LLM (Ollama) --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Why sentence selection: on a CPU the prompt is most of the waiting time (a 3-4B 
 on 2 cores), and most sentences of a retrieved chunk do not bear on the question. We keep the sentences
 that share rare (normalised, stemmed) terms or character n-grams with the question, plus neighbours for
 coherence: generously in the top passage, sparingly in the others. ``benchmarks/answers.py`` measures it
-on the dev suites: context answer recall 95.8% vs 96.7% for whole chunks at 0.50x the prompt tokens.
+on the dev suites (context answer recall and prompt tokens, whole chunks vs selected sentences).
 
 Why a conservative token estimate: the embedder's tokenizer is not the LLM's and we do not ship the LLM's
 tokenizer. ``estimate_tokens`` over-counts (Arabic-script text ~2.5 chars/token, Latin ~3.5, and never
@@ -69,8 +69,13 @@ def sentence_score(terms: QueryTerms, sentence: str) -> float:
 # sentence scoring >= TOP_RATIO of its best, with TOP_NEIGHBOURS either side (the answer often sits next
 # to the sentence that repeats the question's words); lower passages keep at most OTHER_MAX sentence(s) that
 # score >= OTHER_RATIO of the best sentence overall, with OTHER_NEIGHBOURS either side, or nothing.
+# Measured (benchmarks/answers.py, dev suites): chunks of ~350 tokens -> recall -0.8 pt at 0.52x prompt
+# tokens; MiniLM's ~130-token chunks -> -0.8 pt at 0.88x (little to select in one-sentence chunks).
 TOP_RATIO, TOP_NEIGHBOURS = 0.3, 2
 OTHER_RATIO, OTHER_MAX, OTHER_NEIGHBOURS = 0.4, 1, 1
+# Short passages (small chunks: one or two sentences) have little to select from, and dropping them costs
+# recall; one with a sentence scoring >= SHORT_FLOOR of the best overall keeps that sentence.
+SHORT_SENTENCES, SHORT_FLOOR, OTHER_FLOOR = 2, 0.2, 1.0
 GRAM_WEIGHT = 2.0
 
 
@@ -109,6 +114,10 @@ def select_spans(question: str, texts: Sequence[str]) -> list[list[tuple[int, in
             passing = [j for j, (*_, score) in enumerate(row) if score > 0 and score >= OTHER_RATIO * best_overall]
             chosen = sorted(passing, key=lambda j: -row[j][2])[:OTHER_MAX]
             reach = OTHER_NEIGHBOURS
+            top = max(range(len(row)), key=lambda j: row[j][2])
+            floor = SHORT_FLOOR if len(row) <= SHORT_SENTENCES else OTHER_FLOOR
+            if not chosen and row[top][2] > 0 and row[top][2] >= floor * best_overall:
+                chosen, reach = [top], 0  # a weaker passage still contributes its best sentence
         keep = {m for j in chosen for m in range(j - reach, j + reach + 1) if 0 <= m < len(row)}
         if rank == 0 and not keep:
             keep = set(range(min(len(row), 1 + TOP_NEIGHBOURS)))

@@ -70,11 +70,11 @@ class HybridRetriever:
         keyword_weight = self.settings.keyword_weight
         translated = False
         if mode != "dense":
-            keyword_query, translated = self._keyword_query(query, lang, corpus_lang, timings)
+            text, translated, note = self._keyword_query(query, lang, corpus_lang, timings)
+            keyword_query = f"{text} ({note})" if note else text
             if lang != corpus_lang and not translated:
                 keyword_weight *= UNTRANSLATED_KEYWORD_FACTOR if use_dense else 1.0
-            keyword_hits = self._timed(timings, "keyword_ms",
-                                       lambda: self.keyword.search(keyword_query or query, pool, filters))
+            keyword_hits = self._timed(timings, "keyword_ms", lambda: self.keyword.search(text, pool, filters))
         dense_hits: Ranked = self._dense(query, pool, filters, timings) if use_dense else []
         trust_keyword = bool(keyword_hits) and (lang == corpus_lang or translated or not use_dense)
         hits = self._rank(query, keyword_hits, dense_hits, keyword_weight, trust_keyword, k, timings)
@@ -104,28 +104,28 @@ class HybridRetriever:
         return limit_per_doc(fused, self.settings.max_per_doc)[:k]
 
     def _keyword_query(self, query: str, lang: str, corpus_lang: str,
-                       timings: dict[str, float]) -> tuple[str, bool]:
-        """(query for the keyword side, translated?); a failed translation is noted, never raised."""
+                       timings: dict[str, float]) -> tuple[str, bool, str | None]:
+        """(text for the keyword side, translated?, note); a failed translation is noted, never raised."""
         if lang == corpus_lang or self.llm is None or self.prompts is None:
-            return query, False
+            return query, False, None
         key = (query, corpus_lang)
         if key in self._translations:
-            return self._translations[key], True
+            return self._translations[key], True, None
         started = time.perf_counter()
         try:
             prompt = self.prompts.render("translate_query", question=query, source_lang=lang, target_lang=corpus_lang)
             text, _usage = self.llm.chat([{"role": "user", "content": prompt}], max_tokens=160)
         except GenerationError as exc:
-            return f"{query} (not translated: {exc.code})", False
+            return query, False, f"not translated: {exc.code}"
         finally:
             timings["translate_ms"] = (time.perf_counter() - started) * 1000
         translation = _first_line(text)
         if not translation or arabic.detect_language(translation) != corpus_lang:
-            return f"{query} (not translated: unusable translation)", False
+            return query, False, "not translated: unusable translation"
         self._translations[key] = translation
         if len(self._translations) > 256:
             self._translations.popitem(last=False)
-        return translation, True
+        return translation, True, None
 
     def _corpus_info(self) -> tuple[str, bool]:
         """(corpus language, store built keyword-only), re-read only when the keyword index version moves."""

@@ -174,19 +174,20 @@ class BM25Index:
     def _sync(self, stamp: str | None) -> None:
         """Load the stamped version from disk, else rebuild from the store (the source of truth).
 
-        A disk copy whose chunk count differs from the store's (an ingest interrupted between Chroma and
-        the keyword commit) is rebuilt and re-stamped, so every process converges on the store."""
+        A stamped version on disk is trusted (the pipeline marks articles complete only after a keyword
+        commit, and undoes incomplete ones); without a stamp the disk copy must match the store's chunk
+        count. A stamped version missing here (another machine committed, or a half-written folder) is
+        rebuilt from the store's chunks under the same stamp."""
         wanted = stamp or self._disk_version()
         loaded = self._load(wanted) if wanted else None
-        count = self.store.count_chunks()
-        if loaded is not None and len(loaded.records) == count:
+        if loaded is not None and (stamp is not None or len(loaded.records) == self.store.count_chunks()):
             self._install(loaded)
             return
-        if count == 0 and stamp is None:
+        records = [km.chunk_record(chunk) for chunk in self.store.iter_chunks()]
+        if not records and stamp is None:
             self._install(self._build("empty", []))
             return
-        records = [km.chunk_record(chunk) for chunk in self.store.iter_chunks()]
-        restamp = stamp is None or loaded is not None
+        restamp = stamp is None
         built = self._build(f"{time.time_ns():x}-rebuilt" if restamp else str(stamp), records)
         self._save(built)
         if restamp:

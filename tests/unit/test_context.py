@@ -97,3 +97,11 @@ def test_passage_text_cannot_close_the_delimiter(prompts: PromptLibrary) -> None
                         select=False, lang="ar")
     user = ctx.messages[1]["content"]
     assert user.count("</passage>") == 1 and '<passage id="9"' not in user
+
+
+def test_short_lower_passage_keeps_its_weakly_relevant_sentence_but_a_long_one_does_not() -> None:
+    question = "كم جنديا من قوات حفتر نقلوا جوا إلى روسيا للعلاج؟"
+    top = "أكد مصدر أن نحو 70 جنديا من قوات حفتر نقلوا جوا إلى روسيا للعلاج."
+    short = "وزار حفتر روسيا للعلاج مرتين."
+    long = short + " وارتفعت أسعار الخبز. وقال الأمين العام إن الاجتماع في جنيف. وهطلت أمطار غزيرة."
+    assert select_spans(question, [top, short, long]) == [[(0, len(top))], [(0, len(short))], []]

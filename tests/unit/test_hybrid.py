@@ -164,3 +164,16 @@ def test_unanswerable_question_gets_low_confidence(parts) -> None:  # type: igno
     on = r.search("اشتباكات العاصمة طرابلس").confidence
     off = r.search("من فاز بكأس العالم لكرة القدم عام ١٩٩٨؟").confidence
     assert off < on
+
+
+def test_failed_translation_searches_the_original_words(parts) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(ModelUnavailableError("ollama down", hint="start it"))
+    result = retriever(parts, llm=llm).search("Health minister visit Sfax hospital")
+    assert result.keyword_query == "Health minister visit Sfax hospital (not translated: model_unavailable)"
+    english = [h for h in result.hits if h.chunk.doc_id == "english"]
+    assert english and english[0].keyword_score is not None and english[0].keyword_score > 0.3
+
+
+def test_unusable_translation_is_not_used(parts) -> None:  # type: ignore[no-untyped-def]
+    result = retriever(parts, llm=ScriptedLLM("Sorry, I cannot help.")).search("turnout in the elections")
+    assert result.keyword_query is not None and "unusable translation" in result.keyword_query

@@ -138,12 +138,21 @@ def test_missing_disk_copy_is_rebuilt_from_the_store(tmp_path: Path, store: Memo
     assert (tmp_path / "elsewhere" / "CURRENT").read_text() == store.meta[VERSION_KEY]
 
 
-def test_interrupted_ingest_is_recovered(tmp_path: Path, store: MemoryStore) -> None:
-    build(tmp_path, store, doc_ids=("libya", "tunis"))
-    extra = chunk("nato")
-    store.add_chunks([extra], [[1.0, 0.0]])  # reached Chroma, keyword commit never ran
+def test_half_written_version_is_rebuilt_from_the_store(tmp_path: Path, store: MemoryStore) -> None:
+    index = build(tmp_path, store)
+    (tmp_path / "kw" / f"v-{index.version}" / "records.jsonl").write_text("{not json", encoding="utf-8")
     recovered = BM25Index(tmp_path / "kw", store)
     assert top_doc(recovered, "الناتو") == "nato"
+    assert recovered.version == store.meta[VERSION_KEY]
+
+
+def test_unstamped_disk_copy_behind_the_store_is_rebuilt(tmp_path: Path, store: MemoryStore) -> None:
+    build(tmp_path, store, doc_ids=("libya", "tunis"))
+    del store.meta[VERSION_KEY]  # e.g. a store restored from a backup without metadata
+    store.add_chunks([chunk("nato")], [[1.0, 0.0]])
+    recovered = BM25Index(tmp_path / "kw", store)
+    assert top_doc(recovered, "الناتو") == "nato"
+    assert store.meta[VERSION_KEY] == recovered.version
 
 
 def test_refresh_is_one_metadata_read_when_nothing_moved(tmp_path: Path, store: MemoryStore) -> None:
