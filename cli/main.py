@@ -42,13 +42,7 @@ def _register_commands() -> None:
     import importlib
 
     for name in ("cli.index_cmds", "cli.search_cmd", "cli.ask_cmds", "cli.serve_cmd", "cli.eval_cmd"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(name).register(app)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "is_stopword",
     "sentence_spans",
     "split_sentences",
+    "append_trimmed_span",
     "detect_language",
     "arabic_ratio",
 ]
@@ -181,13 +182,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         end = match.end()
         if match.group() == "." and _is_abbreviation(text, start, match.start()):
             continue
-        _append_span(text, start, end, spans)
+        append_trimmed_span(text, start, end, spans)
         start = end
-    _append_span(text, start, len(text), spans)
+    append_trimmed_span(text, start, len(text), spans)
     return spans
 
 
-def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+def append_trimmed_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Append text[start:end] with outer whitespace trimmed, unless nothing is left."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.arabic import sentence_spans, tokenize
+from rag.arabic import append_trimmed_span, sentence_spans, tokenize
 from rag.errors import ConfigError
 from rag.types import Article, Chunk
 
@@ -55,19 +55,10 @@ def paragraph_spans(text: str, start: int = 0) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     position = start
     for match in _PARAGRAPH_BREAK.finditer(text, start):
-        _add_trimmed(text, position, match.start(), spans)
+        append_trimmed_span(text, position, match.start(), spans)
         position = match.end()
-    _add_trimmed(text, position, len(text), spans)
+    append_trimmed_span(text, position, len(text), spans)
     return spans
-
-
-def _add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
 
 
 def chunk_article(
