@@ -110,8 +110,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         f"chroma:     {health.chroma_mode} at {health.chroma_location}",
         f"ollama:     {health.ollama_model} at {health.ollama_host}: {ollama}",
     ]
-    if health.embed_error:
-        lines.append(f"note:       {health.embed_error}")
+    # the embedder's failure line was already printed to stderr when the service was built
     typer.echo("\n".join(lines))
 
 
