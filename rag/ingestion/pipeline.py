@@ -157,12 +157,7 @@ class IngestPipeline:
         records = self.store.doc_records()
         stale = [doc_id for doc_id, rec in records.items() if rec.get("status") != "complete"]
         if stale:
-            for doc_id in stale:
-                self.store.delete_doc_chunks(doc_id)
-            self.keyword.remove_docs(stale)
-            self.keyword.commit()
-            for doc_id in stale:
-                self.store.delete_doc(doc_id)
+            self._purge(stale)
         dropped = set(stale)
         return {doc_id: rec for doc_id, rec in records.items() if doc_id not in dropped}
 
@@ -259,6 +254,10 @@ class IngestPipeline:
         """Pending first, then chunks, keyword entries (committed), and the records last."""
         articles = [a for a in (self.store.get_article(d) for d in doc_ids) if a is not None]
         self._put_docs([(a, 0) for a in articles], "pending")
+        self._purge(doc_ids)
+
+    def _purge(self, doc_ids: Sequence[str]) -> None:
+        """Chunks, then keyword entries (committed), then the registry records: a crash leaves pending records."""
         for doc_id in doc_ids:
             self.store.delete_doc_chunks(doc_id)
         self.keyword.remove_docs(doc_ids)
