@@ -109,29 +109,38 @@ def test_killed_ingest_recovers_without_duplicates_or_orphans(make_settings, tmp
     env = _env(settings.data_dir, SANAD_EMBED_BATCH_SIZE="4")
     command = [sys.executable, "-m", "cli.main", "ingest", str(folder)]
     root = Path(__file__).resolve().parents[2]
-    started = time.monotonic()
     subprocess.run(command, env=env, cwd=root, check=True, capture_output=True, timeout=600)
-    duration = time.monotonic() - started  # 12 articles, including start-up
 
     for f in files[12:]:
         shutil.copy(f, folder)
-    proc = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(duration * 1.2)
-    assert proc.poll() is None, "the ingest finished before it could be killed; use a bigger corpus"
+    sentinel = tmp_path / "frozen"
+    frozen = [sys.executable, "-m", "tests.integration.freeze_ingest", str(sentinel), "ingest", str(folder)]
+    log = tmp_path / "frozen.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(frozen, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 600
+    while not sentinel.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sentinel.exists(), f"the ingest never reached its first chunk write: {log.read_text()[-2000:]}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
     store = ChromaStore.from_settings(settings)
-    statuses = [r["status"] for r in store.doc_records().values()]
-    assert statuses.count("complete") >= 12 and "pending" in statuses, "killed before any article was pending"
+    records = store.doc_records()
+    statuses = [r["status"] for r in records.values()]
+    assert statuses.count("complete") == 12 and "pending" in statuses, "killed before any article was pending"
+    pending = {doc_id for doc_id, r in records.items() if r["status"] == "pending"}
+    half_indexed = sorted({c.doc_id for c in store.iter_chunks() if c.doc_id in pending})
+    assert half_indexed, "the kill left no half-indexed chunks to clean up"
+    Path(str(records[half_indexed[0]]["source"])).unlink()  # deleted while Sanad was down: its chunks must go
     del store
 
     result = subprocess.run(command + ["--json"], env=env, cwd=root, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["added"] + report["unchanged"] == 40 and report["unchanged"] >= 12
+    assert report["added"] == 27 and report["unchanged"] == 12
     store = ChromaStore.from_settings(settings)
-    assert len(store.doc_records()) == 40
+    assert len(store.doc_records()) == 39 and half_indexed[0] not in store.doc_records()
     assert_consistent(store, settings)
 
 
