@@ -66,13 +66,13 @@ def sentence_score(terms: QueryTerms, sentence: str) -> float:
 
 
 # Sentence selection knobs, tuned on the dev suites (benchmarks/answers.py): the top passage keeps every
-# sentence scoring >= TOP_RATIO of its best, with TOP_NEIGHBOURS either side (the answer often sits next
-# to the sentence that repeats the question's words); lower passages keep at most OTHER_MAX sentence(s) that
-# score >= OTHER_RATIO of the best sentence overall, with OTHER_NEIGHBOURS either side, or nothing.
-# Measured (benchmarks/answers.py, dev suites): chunks of ~350 tokens -> recall -0.8 pt at 0.52x prompt
-# tokens; MiniLM's ~130-token chunks -> -0.8 pt at 0.88x (little to select in one-sentence chunks).
-TOP_RATIO, TOP_NEIGHBOURS = 0.3, 2
-OTHER_RATIO, OTHER_MAX, OTHER_NEIGHBOURS = 0.4, 1, 1
+# sentence scoring >= TOP_RATIO of its best, with TOP_BEFORE / TOP_AFTER neighbours; lower passages keep at
+# most OTHER_MAX sentences that score >= OTHER_RATIO of the best sentence overall, each with the OTHER_AFTER
+# sentence(s) that follow it (the answer tends to follow the sentence that repeats the question's words),
+# or nothing. Measured (benchmarks/answers.py, 1,314 answerable dev questions, ~350-token chunks): context
+# recall 96.7 -> 95.7 at 0.50x prompt tokens; MiniLM's ~130-token chunks have little to select.
+TOP_RATIO, TOP_BEFORE, TOP_AFTER = 0.3, 2, 2
+OTHER_RATIO, OTHER_MAX, OTHER_BEFORE, OTHER_AFTER = 0.4, 2, 0, 1
 # Short passages (small chunks: one or two sentences) have little to select from, and dropping them costs
 # recall; one with a sentence scoring >= SHORT_FLOOR of the best overall keeps that sentence.
 SHORT_SENTENCES, SHORT_FLOOR, OTHER_FLOOR = 2, 0.2, 1.0
@@ -106,23 +106,28 @@ def select_spans(question: str, texts: Sequence[str]) -> list[list[tuple[int, in
     best_overall = max((score for row in scores for *_, score in row), default=0.0)
     selected: list[list[tuple[int, int]]] = []
     for rank, row in enumerate(scores):
-        if rank == 0:
-            best = max(score for *_, score in row)
-            chosen = [j for j, (*_, score) in enumerate(row) if score > 0 and score >= TOP_RATIO * best]
-            reach = TOP_NEIGHBOURS
-        else:
-            passing = [j for j, (*_, score) in enumerate(row) if score > 0 and score >= OTHER_RATIO * best_overall]
-            chosen = sorted(passing, key=lambda j: -row[j][2])[:OTHER_MAX]
-            reach = OTHER_NEIGHBOURS
-            top = max(range(len(row)), key=lambda j: row[j][2])
-            floor = SHORT_FLOOR if len(row) <= SHORT_SENTENCES else OTHER_FLOOR
-            if not chosen and row[top][2] > 0 and row[top][2] >= floor * best_overall:
-                chosen, reach = [top], 0  # a weaker passage still contributes its best sentence
-        keep = {m for j in chosen for m in range(j - reach, j + reach + 1) if 0 <= m < len(row)}
+        chosen, before, after = (_choose_top(row) if rank == 0 else _choose_other(row, best_overall))
+        keep = {m for j in chosen for m in range(j - before, j + after + 1) if 0 <= m < len(row)}
         if rank == 0 and not keep:
-            keep = set(range(min(len(row), 1 + TOP_NEIGHBOURS)))
+            keep = set(range(min(len(row), 1 + TOP_AFTER)))
         selected.append([row[m][:2] for m in sorted(keep)])
     return selected
+
+
+def _choose_top(row: Sequence[tuple[int, int, float]]) -> tuple[list[int], int, int]:
+    best = max(score for *_, score in row)
+    return [j for j, (*_, score) in enumerate(row) if score > 0 and score >= TOP_RATIO * best], TOP_BEFORE, TOP_AFTER
+
+
+def _choose_other(row: Sequence[tuple[int, int, float]], best_overall: float) -> tuple[list[int], int, int]:
+    passing = [j for j, (*_, score) in enumerate(row) if score > 0 and score >= OTHER_RATIO * best_overall]
+    if passing:
+        return sorted(passing, key=lambda j: -row[j][2])[:OTHER_MAX], OTHER_BEFORE, OTHER_AFTER
+    top = max(range(len(row)), key=lambda j: row[j][2])
+    floor = SHORT_FLOOR if len(row) <= SHORT_SENTENCES else OTHER_FLOOR
+    if row[top][2] > 0 and row[top][2] >= floor * best_overall:
+        return [top], 0, 0  # a weaker passage still contributes its best sentence
+    return [], 0, 0
 
 
 def _join_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -162,12 +167,31 @@ def make_passages(question: str, hits: Sequence[Hit], *, select: bool) -> list[C
     """Number the hits 1..n and pick the text of each (selected sentences or the whole chunk); with
     selection a lower-ranked passage with no sentence bearing on the question is left out."""
     texts = [hit.chunk.text for hit in hits]
-    chosen = select_spans(question, texts) if select else [[(0, len(t))] for t in texts]
+    chosen = _unrepeated(hits, select_spans(question, texts)) if select else [[(0, len(t))] for t in texts]
     passages: list[ContextPassage] = []
     for hit, spans in zip(hits, chosen):
         if spans:
             passages.append(ContextPassage(len(passages) + 1, hit, _join_spans(hit.chunk.text, spans), tuple(spans)))
     return passages
+
+
+def _unrepeated(hits: Sequence[Hit], chosen: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
+    """Drop sentences an earlier passage already sends: neighbouring chunks of one article overlap by
+    whole sentences, and both are often retrieved. Spans are compared in article offsets."""
+    sent: dict[str, list[tuple[int, int]]] = {}
+    out: list[list[tuple[int, int]]] = []
+    for hit, spans in zip(hits, chosen):
+        base, seen = hit.chunk.start, sent.setdefault(hit.chunk.doc_id, [])
+        fresh = [(s, e) for s, e in spans if not _covered(base + s, base + e, seen)]
+        seen.extend((base + s, base + e) for s, e in fresh)
+        out.append(fresh)
+    return out
+
+
+def _covered(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    """True when one range already sent holds (nearly all of) [start, end): whitespace may differ."""
+    length = max(1, end - start)
+    return any(min(end, e) - max(start, s) >= 0.9 * length for s, e in ranges)
 
 
 def _safe(text: str) -> str:

@@ -105,3 +105,15 @@ def test_short_lower_passage_keeps_its_weakly_relevant_sentence_but_a_long_one_d
     short = "وزار حفتر روسيا للعلاج مرتين."
     long = short + " وارتفعت أسعار الخبز. وقال الأمين العام إن الاجتماع في جنيف. وهطلت أمطار غزيرة."
     assert select_spans(question, [top, short, long]) == [[(0, len(top))], [(0, len(short))], []]
+
+
+def test_overlapping_chunks_of_one_article_send_each_sentence_once() -> None:
+    cut = ARTICLE.index("وتقاتل")
+    first, second = ARTICLE[: ARTICLE.index("وأعلنت")], ARTICLE[ARTICLE.index("وأوضح"):]  # overlap: 2 sentences
+    question = "من أين سافر الجنود الذين نقلوا إلى روسيا؟"
+    passages = make_passages(question, make_hits(ARTICLE, [first, second]), select=True)
+    sent = "\n".join(p.text for p in passages)
+    assert sent.count("سافروا من مصر") == 1 and "70 جنديا" in sent
+    other_doc = make_hits(ARTICLE, [first], doc_id="a") + make_hits(ARTICLE, [ARTICLE[cut - 40:]], doc_id="b")
+    repeated = "\n".join(p.text for p in make_passages(question, other_doc, select=True))
+    assert repeated.count("سافروا من مصر") == 2  # another article saying the same thing is not a repeat
