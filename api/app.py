@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,9 +47,8 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": data})
 
 
-def create_app(service: Sanad, settings: Settings, *, write_lock: threading.Lock | None = None) -> FastAPI:
-    """Build the HTTP API over one facade. Pass the same ``write_lock`` to the UI when both share a service,
-    so uploads/removals from either side never interleave."""
+def create_app(service: Sanad, settings: Settings) -> FastAPI:
+    """Build the HTTP API over one facade (which serialises writes itself, so the UI can share it)."""
     app = FastAPI(
         title="Sanad API",
         version="0.1.0",
@@ -59,7 +57,6 @@ def create_app(service: Sanad, settings: Settings, *, write_lock: threading.Lock
     )
     app.state.service = service
     app.state.settings = settings
-    app.state.write_lock = write_lock or threading.Lock()
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(native_router)

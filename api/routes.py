@@ -6,7 +6,6 @@ embedder, Chroma and Ollama calls never block the event loop and questions are s
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -32,8 +31,6 @@ def _service(request: Request) -> Sanad:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def _lock(request: Request) -> threading.Lock:
-    return request.app.state.write_lock  # type: ignore[no-any-return]
 
 
 @health_router.get("/healthz", summary="The process is up")
@@ -107,8 +104,7 @@ def get_document(doc_id: str, request: Request) -> dict[str, Any]:
 
 @native_router.delete("/documents/{doc_id}", summary="Remove an article from the index")
 def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
-    with _lock(request):
-        _service(request).remove(doc_id)
+    _service(request).remove(doc_id)
     return {"removed": doc_id}
 
 
@@ -116,6 +112,6 @@ def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
 async def upload_documents(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
     settings = request.app.state.settings
     items = await read_uploads(files, settings)
-    outcome = await run_in_threadpool(ingest_uploads, _service(request), items, _lock(request))
+    outcome = await run_in_threadpool(ingest_uploads, _service(request), items)
     raise_if_all_failed(outcome)
     return outcome

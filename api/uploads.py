@@ -1,14 +1,12 @@
-"""POST /v1/documents: read uploads within limits, stage them under safe names, ingest, clean up.
+"""POST /v1/documents: read uploads within limits, hand them to ``Sanad.upload``, shape the results.
 
-The client's file name only becomes a sanitised basename inside a fresh temp folder (doc id = its stem);
+The client's file name only becomes a sanitised basename (doc id = its stem, source ``upload:NAME``);
 binary files are turned away before they reach the loaders; per-file results mirror ``sanad ingest``.
 """
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import UploadFile
@@ -16,8 +14,6 @@ from fastapi import UploadFile
 from api.errors import ApiError
 from rag.service import Sanad
 from rag.settings import Settings
-from rag.types import IngestReport
-from rag.uploads import looks_binary, stage_files
 
 __all__ = ["read_uploads", "ingest_uploads", "raise_if_all_failed"]
 
@@ -44,44 +40,16 @@ async def read_uploads(files: list[UploadFile], settings: Settings) -> list[tupl
     return items
 
 
-def _status_of(path: Path, report: IngestReport) -> tuple[str, str | None]:
-    """Reports name files by doc id or by path depending on the step; accept either."""
-    keys = {path.stem, path.name, str(path)}
-    for failure in report.failed:
-        if keys & {failure.path, Path(failure.path).name, Path(failure.path).stem}:
-            return "failed", failure.error.replace(str(path.parent), "").lstrip("/\\")
-    for status in ("added", "updated", "unchanged"):
-        entries = getattr(report, status)
-        if keys & {str(e) for e in entries} or keys & {Path(str(e)).stem for e in entries}:
-            return status, None
-    return "indexed", None
-
-
-def ingest_uploads(service: Sanad, items: list[tuple[str, bytes]], lock: threading.Lock) -> dict[str, Any]:
-    """Stage + ingest under the write lock; always delete the staging folder."""
-    accepted = [(name, data) for name, data in items if not looks_binary(data)]
-    results: list[dict[str, Any]] = [
-        {"filename": name, "doc_id": None, "status": "failed", "code": "unsupported_file",
-         "error": "binary file: Sanad reads text, markdown, HTML, PDF and JSONL articles"}
-        for name, data in items if looks_binary(data)
-    ]
-    report = IngestReport()
-    if accepted:
-        folder, paths = stage_files(accepted)
-        try:
-            with lock:
-                report = service.ingest(paths)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        for (name, _), path in zip(accepted, paths):
-            status, error = _status_of(path, report)
-            entry: dict[str, Any] = {"filename": name, "doc_id": path.stem, "status": status}
-            if error is not None:
-                entry.update(code="ingest_error", error=error)
-            results.append(entry)
+def ingest_uploads(service: Sanad, items: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """The facade stages, ingests and cleans up; this shapes its per-file results for the response."""
+    report, results = service.upload(items)
+    files = [asdict(r) for r in results]
+    for entry in files:
+        if entry["code"] is None:
+            del entry["code"], entry["error"]
     summary = report.to_dict()
-    summary["failed"] = [r for r in results if r["status"] == "failed"]
-    return {"files": results, "summary": summary}
+    summary["failed"] = [f for f in files if f["status"] == "failed"]
+    return {"files": files, "summary": summary}
 
 
 def raise_if_all_failed(outcome: dict[str, Any]) -> None:

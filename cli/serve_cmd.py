@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import threading
 from typing import Any, Optional
 
 import typer
@@ -40,15 +39,14 @@ def check_bind(host: str, settings: Settings, allow_remote_without_key: bool) ->
 
 
 def build_server(service: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8321) -> Any:
-    """The FastAPI app with the Gradio chat mounted at / (one process, one facade, one write lock)."""
+    """The FastAPI app with the Gradio chat mounted at / (one process, one facade)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from api import create_app
     from ui import build_ui
     from ui.app import mount_ui
 
-    lock = threading.Lock()
-    app = create_app(service, settings, write_lock=lock)
-    blocks = build_ui(service, settings, write_lock=lock)
+    app = create_app(service, settings)
+    blocks = build_ui(service, settings)
     return mount_ui(app, blocks, settings, host=host, port=port)
 
 

@@ -1,4 +1,4 @@
-"""The facade every interface calls: ingest · documents · remove · search · ask · stream · health.
+"""The facade every interface calls: ingest · upload · documents · remove · search · ask · stream · health.
 
 It holds no logic of its own beyond validating input and timing; each verb delegates to one step object
 built by the composition root (``rag.wiring.build_service``). Tests construct it with fakes.
@@ -6,8 +6,9 @@ built by the composition root (``rag.wiring.build_service``). Tests construct it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -23,7 +24,9 @@ from rag.types import (
     SearchFilters,
     SearchResult,
     Turn,
+    UploadResult,
 )
+from rag.uploads import ingest_uploads
 
 __all__ = ["Sanad", "Progress"]
 
@@ -32,7 +35,8 @@ Progress = Callable[[str, int, int], None]
 
 
 class _Ingestor(Protocol):
-    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport: ...
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None,
+               sources: Mapping[Path, str] | None = None) -> IngestReport: ...
     def remove(self, doc_id: str) -> bool: ...
 
 
@@ -63,11 +67,23 @@ class Sanad:
     ollama_host: str
     ollama_model: str
     max_question_chars: int = 2000
+    #: one writer at a time (API, UI and CLI calls in one process share this instance)
+    _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- articles ------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
         """Index files and folders; unchanged articles cost nothing, broken files are reported, not fatal."""
-        return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+        with self._writing:
+            return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+
+    def upload(self, items: Sequence[tuple[str | None, bytes]]) -> tuple[IngestReport, list[UploadResult]]:
+        """Index files sent as (client file name, bytes): names are sanitised, binaries turned away, and
+        the source recorded is ``upload:NAME``; one result per item, in order."""
+        def ingest(paths: list[Path], sources: Mapping[Path, str]) -> IngestReport:
+            with self._writing:
+                return self.ingestor.ingest(paths, sources=sources)
+
+        return ingest_uploads(ingest, items)
 
     def documents(self) -> list[DocInfo]:
         return self.store.documents()
@@ -79,7 +95,9 @@ class Sanad:
         return article
 
     def remove(self, doc_id: str) -> None:
-        if not self.ingestor.remove(doc_id):
+        with self._writing:
+            removed = self.ingestor.remove(doc_id)
+        if not removed:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}", hint="see `sanad docs` for ids")
 
     # --- questions -----------------------------------------------------------------------------

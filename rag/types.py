@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 __all__ = [
     "Article",
+    "UploadResult",
     "Chunk",
     "Hit",
     "SearchFilters",
@@ -237,6 +238,17 @@ class IngestReport:
             "chunks_embedded": self.chunks_embedded,
             "failed": [asdict(f) for f in self.failed],
         }
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What became of one uploaded file: status is added / updated / unchanged / indexed (JSONL) / failed."""
+
+    filename: str
+    doc_id: str | None
+    status: str
+    error: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)

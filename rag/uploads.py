@@ -1,17 +1,28 @@
-"""Uploaded files: turn a client-supplied name into a safe basename and stage bytes in a fresh folder.
+"""Uploaded files: turn a client-supplied name into a safe basename, stage the bytes, ingest, clean up.
 
-Shared by the HTTP API and the chat UI so both ingest uploads the same way: a client's file name is
-never used as a path (no traversal, no absolute paths, no hidden files), only as a readable doc id.
+Shared by the HTTP API and the chat UI (through ``Sanad.upload``) so both ingest uploads the same way: a
+client's file name is never used as a path (no traversal, no absolute paths, no hidden files), only as a
+readable doc id. An upload's recorded source is ``upload:NAME``, not the temp folder it was staged in, so
+uploading the same file again is "unchanged" and folder prunes never touch it.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["safe_filename", "stage_files", "looks_binary", "MAX_NAME_CHARS"]
+from rag.types import IngestReport, UploadResult
+
+__all__ = ["safe_filename", "stage_files", "looks_binary", "ingest_uploads", "MAX_NAME_CHARS", "UPLOAD_PREFIX"]
+
+#: the source recorded for uploaded articles: ``upload:`` + the sanitised file name
+UPLOAD_PREFIX = "upload:"
+BINARY_ERROR = "binary file: Sanad reads text, markdown, HTML, PDF and JSONL articles"
+
+Ingest = Callable[[list[Path], Mapping[Path, str]], IngestReport]
 
 MAX_NAME_CHARS = 120
 _KEEP = {"-", "_", "."}
@@ -64,3 +75,39 @@ def stage_files(items: Iterable[tuple[str | None, bytes]], folder: Path | None =
         target.write_bytes(data)
         paths.append(target)
     return root, paths
+
+
+def ingest_uploads(ingest: Ingest, items: Sequence[tuple[str | None, bytes]]) -> tuple[IngestReport, list[UploadResult]]:
+    """Screen out binaries, stage the rest, ingest them under ``upload:NAME`` sources, always delete the
+    staging folder; one result per item, in input order."""
+    binary = [looks_binary(data) for _, data in items]
+    accepted = [item for item, is_binary in zip(items, binary) if not is_binary]
+    report, paths = IngestReport(), []
+    if accepted:
+        folder, paths = stage_files(accepted)
+        try:
+            report = ingest(paths, {p: f"{UPLOAD_PREFIX}{p.name}" for p in paths})
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    staged = iter(paths)
+    results = []
+    for (name, _), is_binary in zip(items, binary):
+        if is_binary:
+            results.append(UploadResult(name or "upload", None, "failed", BINARY_ERROR, "unsupported_file"))
+            continue
+        path = next(staged)
+        status, error = _status_of(path, report)
+        results.append(UploadResult(name or "upload", path.stem, status, error, "ingest_error" if error else None))
+    return report, results
+
+
+def _status_of(path: Path, report: IngestReport) -> tuple[str, str | None]:
+    """Failures name the staged file; the other lists name doc ids (the file's stem)."""
+    for failure in report.failed:
+        failed = Path(failure.path)
+        if failed == path or failed.name == path.name or failed.name.startswith(f"{path.name}:"):
+            return "failed", failure.error.replace(str(path.parent), "").lstrip("/\\")
+    for status in ("added", "updated", "unchanged"):
+        if path.stem in getattr(report, status):
+            return status, None
+    return "indexed", None  # a JSONL file: its articles carry their own ids

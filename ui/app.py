@@ -7,8 +7,6 @@ Gradio 6 takes css/head at launch or mount time, so callers pass ``launch_option
 from __future__ import annotations
 
 import secrets
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,7 @@ import gradio as gr
 from rag.errors import DocumentNotFoundError, GenerationError, RagError
 from rag.service import Sanad
 from rag.settings import Settings
-from rag.types import Answer, AnswerDelta, Article, Turn
-from rag.uploads import looks_binary, stage_files
+from rag.types import Answer, AnswerDelta, Article, Turn, UploadResult
 from ui import render
 
 __all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
@@ -84,11 +81,10 @@ def _error_html(exc: RagError) -> str:
 
 
 class _Handlers:
-    """Event handlers bound to one facade; the lock keeps UI uploads/removals from interleaving with the API's."""
+    """Event handlers bound to one facade (which serialises uploads/removals with the API's)."""
 
-    def __init__(self, service: Sanad, lock: threading.Lock) -> None:
+    def __init__(self, service: Sanad) -> None:
         self.service = service
-        self.lock = lock
 
     def _articles(self, answer: Answer) -> dict[str, Article]:
         found: dict[str, Article] = {}
@@ -145,38 +141,36 @@ class _Handlers:
         """Ingest uploaded files under sanitised names; one result line per file."""
         if not files:
             return "لم تُختر ملفات · No files chosen"
-        items = [(Path(f).name, Path(f).read_bytes()) for f in files]
-        lines = [f"- `{name}`: ✗ ملف ثنائي · binary file, not an article" for name, data in items if looks_binary(data)]
-        accepted = [(name, data) for name, data in items if not looks_binary(data)]
-        if accepted:
-            folder, paths = stage_files(accepted)
-            try:
-                with self.lock:
-                    report = self.service.ingest(paths)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            failed = {Path(f.path).name: f.error.replace(str(folder), "") for f in report.failed}
-            for (name, _), path in zip(accepted, paths):
-                result = f"✗ {failed[path.name]}" if path.name in failed else f"✓ `{path.stem}`"
-                lines.append(f"- `{name}`: {result}")
-            lines.append(f"\n{len(report.added)} added · {len(report.updated)} updated · "
-                         f"{len(report.unchanged)} unchanged · {len(report.failed)} failed")
+        try:
+            report, results = self.service.upload([(Path(f).name, Path(f).read_bytes()) for f in files])
+        except RagError as exc:
+            return f"✗ {exc}"
+        lines = [f"- `{r.filename}`: {_upload_line(r)}" for r in results]
+        lines.append(f"\n{len(report.added)} added · {len(report.updated)} updated · "
+                     f"{len(report.unchanged)} unchanged · {len(report.failed)} failed")
         return "\n".join(lines)
 
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:
             return "اختر مقالا · Choose an article"
         try:
-            with self.lock:
-                self.service.remove(doc_id)
+            self.service.remove(doc_id)
         except RagError as exc:
             return f"✗ {exc}"
         return f"حُذف · removed `{doc_id}`"
 
 
-def build_ui(service: Sanad, settings: Settings, *, write_lock: threading.Lock | None = None) -> gr.Blocks:
+def _upload_line(result: UploadResult) -> str:
+    if result.code == "unsupported_file":
+        return "✗ ملف ثنائي · binary file, not an article"
+    if result.status == "failed":
+        return f"✗ {result.error}"
+    return f"✓ `{result.doc_id}` ({result.status})" if result.doc_id else f"✓ ({result.status})"
+
+
+def build_ui(service: Sanad, settings: Settings) -> gr.Blocks:
     """Build (not launch) the chat app; the same Blocks runs alone (`sanad ui`) or mounted at / (`sanad serve`)."""
-    handlers = _Handlers(service, write_lock or threading.Lock())
+    handlers = _Handlers(service)
     with gr.Blocks(title="سند · Sanad", analytics_enabled=False) as demo:
         gr.Markdown("# سند · Sanad\nاسأل عن مقالاتك، وكل جملة موثقة بمصدرها · "
                     "Ask your articles; every claim is cited to its sentence.", rtl=True)

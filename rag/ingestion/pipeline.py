@@ -14,8 +14,8 @@ sentence-transformers), so per-article overhead stays small next to the model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
 from rag.settings import Settings
 from rag.types import Article, Chunk, FileFailure, IngestReport
+from rag.uploads import UPLOAD_PREFIX
 
 __all__ = ["IngestPipeline", "Progress"]
 
@@ -98,8 +99,10 @@ class IngestPipeline:
             base = {"embed_model": KEYWORD_ONLY_MODEL, "embed_dim": 1, "query_prefix": "", "passage_prefix": ""}
         return {**base, "chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap}
 
-    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Index files and folders; broken files land in ``report.failed`` instead of stopping the run."""
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None,
+               sources: Mapping[Path, str] | None = None) -> IngestReport:
+        """Index files and folders; broken files land in ``report.failed`` instead of stopping the run.
+        ``sources`` names files whose path means nothing to the user (uploads staged in a temp folder)."""
         started = time.perf_counter()
         self.store.ensure_signature(self.signature())
         records = self._recover()
@@ -110,7 +113,7 @@ class IngestPipeline:
         batch = _Batch()
         run.tick("files", 0, len(files))
         for n, path in enumerate(files, start=1):
-            articles = self._read(path, run.report, failed_files)
+            articles = self._read(path, run.report, failed_files, (sources or {}).get(path))
             for article in articles:
                 if article.doc_id in seen:
                     run.report.failed.append(FileFailure(
@@ -161,7 +164,7 @@ class IngestPipeline:
         dropped = set(stale)
         return {doc_id: rec for doc_id, rec in records.items() if doc_id not in dropped}
 
-    def _read(self, path: Path, report: IngestReport, failed_files: set[str]) -> list[Article]:
+    def _read(self, path: Path, report: IngestReport, failed_files: set[str], label: str | None) -> list[Article]:
         try:
             articles, failures = self._load_fn()(path)
         except (IngestError, OSError, UnicodeError) as exc:
@@ -169,6 +172,8 @@ class IngestPipeline:
         report.failed.extend(failures)
         if failures:
             failed_files.add(str(path))
+        if label is not None:  # a JSONL record's own "source" is kept
+            articles = [replace(a, source=label) if a.source == str(path) else a for a in articles]
         return articles
 
     def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run) -> None:
@@ -241,6 +246,8 @@ class IngestPipeline:
         failed = {Path(f).resolve() for f in failed_files}
         gone = []
         for doc_id, rec in records.items():
+            if str(rec.get("source", "")).startswith(UPLOAD_PREFIX):
+                continue  # an upload lives in no folder: only `remove` takes it out
             source = Path(str(rec.get("source", ""))).resolve()
             if doc_id in seen or source in failed:
                 continue

@@ -5,7 +5,7 @@ The facade's own checks (empty/over-long questions, unknown ids) run for real; o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,8 @@ class FakeIngestor:
         self.store = store
         self.seen_paths: list[Path] = []
 
-    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Any = None) -> IngestReport:
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Any = None,
+               sources: Mapping[Path, str] | None = None) -> IngestReport:
         report = IngestReport()
         for path in paths:
             self.seen_paths.append(path)
@@ -53,8 +54,11 @@ class FakeIngestor:
                 report.failed.append(FileFailure(str(path), f"{path}: empty file"))
                 continue
             title, _, body = raw.decode("utf-8", "replace").partition("\n\n")
-            status = report.updated if path.stem in self.store.articles else report.added
-            self.store.articles[path.stem] = Article(path.stem, title.strip(), body.strip(), "upload", "2017-03-02")
+            article = Article(path.stem, title.strip(), body.strip(), (sources or {}).get(path, str(path)),
+                              "2017-03-02")
+            before = self.store.articles.get(path.stem)
+            status = report.added if before is None else report.unchanged if before == article else report.updated
+            self.store.articles[path.stem] = article
             status.append(path.stem)
         return report
 

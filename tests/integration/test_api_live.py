@@ -158,7 +158,10 @@ def test_documents_upload_traversal_binary_and_delete(http, tmp_path: Path):
     result = resp.json()["files"][0]
     assert result["doc_id"] == "passwd" and result["status"] == "added"
     assert not Path("/etc/passwd.txt").exists()
-    assert http.get("/v1/documents/passwd").json()["title"] == "خبر تجريبي عن الطاقة"
+    document = http.get("/v1/documents/passwd").json()
+    assert document["title"] == "خبر تجريبي عن الطاقة" and document["source"] == "upload:passwd.txt"
+    again = http.post("/v1/documents", files=[("files", ("passwd.txt", text.encode(), "text/plain"))])
+    assert again.json()["files"][0]["status"] == "unchanged"  # the same upload again: no re-embedding
     binary = [("files", ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" * 50, "image/jpeg"))]
     assert error_code(http.post("/v1/documents", files=binary), 415) == "unsupported_file"
     assert http.delete("/v1/documents/passwd").json() == {"removed": "passwd"}
@@ -178,7 +181,7 @@ def test_gradio_client_asks_through_the_ui(live):
 
 
 def test_questions_keep_working_while_articles_are_ingested(live, http):
-    """Ingestion (under the API's write lock) and concurrent questions: no errors, index consistent after."""
+    """Ingestion (the facade serialises writes) and concurrent questions: no errors, index consistent after."""
     from concurrent.futures import ThreadPoolExecutor
 
     files = [("files", (f"extra_{i}.txt", f"خبر إضافي رقم {i}\n\nأعلنت البلدية افتتاح حديقة جديدة رقم {i}.".encode(),

@@ -135,6 +135,9 @@ def test_upload_sanitises_names_and_reports_per_file(client, service):
     assert [p.name for p in staged] == ["passwd.txt", "ok_article.txt", "empty.txt"]
     assert all(p.parent.name.startswith("sanad-upload-") and not p.exists() for p in staged)
     assert client.get("/v1/documents/passwd").json()["title"] == "عنوان"
+    assert client.get("/v1/documents/passwd").json()["source"] == "upload:passwd.txt"
+    again = client.post("/v1/documents", files=files[:1]).json()["files"][0]
+    assert again == {"filename": "../../etc/passwd.txt", "doc_id": "passwd", "status": "unchanged"}
 
 
 def test_binary_upload_is_415(client):

@@ -397,3 +397,28 @@ def test_missing_model_folder_falls_back_to_keyword_only(tmp_path: Path) -> None
     embedder, message = load_embedder(Settings(data_dir=tmp_path, embed_model=str(tmp_path / "no-model")))
     assert embedder is None and message is not None
     assert "keyword-only" in message and "SANAD_EMBED_MODEL" in message and "\n" not in message
+
+
+def test_uploads_record_their_name_not_the_temp_folder(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.uploads import ingest_uploads
+
+    embedder = FakeEmbedder()
+    pipe = make(embedder)
+
+    def ingest(paths: list[Path], sources: Mapping[Path, str]) -> Any:
+        return pipe.ingest(paths, sources=sources)
+
+    item = ("../تقرير اليوم.txt", "عنوان تقرير\nخبر أول\n\nخبر ثان".encode())
+    report, results = ingest_uploads(ingest, [item, ("logo.png", b"\x89PNG\x00\x00")])
+    assert report.added == ["تقرير_اليوم"] and results[0].status == "added"
+    assert results[1].status == "failed" and results[1].code == "unsupported_file"
+    assert pipe.store.docs["تقرير_اليوم"][0].source == "upload:تقرير_اليوم.txt"
+    assert {c.source for c, _ in pipe.store.chunks.values() if c.doc_id == "تقرير_اليوم"} == {"upload:تقرير_اليوم.txt"}
+    embedded = embedder.embedded
+    _, again = ingest_uploads(ingest, [item])  # staged in a new temp folder: still the same upload
+    assert again[0].status == "unchanged" and embedder.embedded == embedded
+
+    monkeypatch.chdir(corpus)  # a prune over the working folder must not take uploads for vanished files
+    pipe.ingest([corpus], prune=True)
+    assert "تقرير_اليوم" in pipe.store.docs
+    assert_consistent(pipe)

@@ -107,7 +107,7 @@ def test_chat_handler_streams_then_links_markers_and_fills_sources():
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
 
-    handlers = _Handlers(make_fake_service(), threading.Lock())
+    handlers = _Handlers(make_fake_service())
     steps = list(handlers.respond("كم جنديا؟", [], [], False))
     assert "▍" in steps[1][1][-1]["content"]  # a partial, streaming message
     _, messages, turns, sources = steps[-1]
@@ -123,7 +123,7 @@ def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
 
-    handlers = _Handlers(make_fake_service(fail_llm=True), threading.Lock())
+    handlers = _Handlers(make_fake_service(fail_llm=True))
     final = list(handlers.respond("كم جنديا؟", [], [], False))[-1]
     assert "sanad-extractive" in final[1][-1]["content"]
 
@@ -135,7 +135,7 @@ def test_upload_and_remove_handlers(tmp_path):
     from ui.app import _Handlers
 
     service = make_fake_service(articles=0)
-    handlers = _Handlers(service, threading.Lock())
+    handlers = _Handlers(service)
     good = tmp_path / "خبر.txt"
     good.write_text("عنوان\n\nنص.", encoding="utf-8")
     binary = tmp_path / "x.png"
