@@ -28,7 +28,7 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
     prompts = PromptLibrary(settings.prompts_dir)
     retriever = HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts)
     ingestor = IngestPipeline(store, keyword, embedder, settings)
-    answerer = Answerer(retriever, llm, embedder, prompts, settings)
+    answerer = Answerer(retriever, llm, embedder, prompts, settings, stored_vectors=store.chunk_vectors)
     return Sanad(
         store=store,
         ingestor=ingestor,

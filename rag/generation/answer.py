@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from rag import arabic
 from rag.errors import ModelUnavailableError
-from rag.generation.citations import check_citations
+from rag.generation.citations import StoredVectors, check_citations
 from rag.generation.condense import condense_fallback, condense_with_llm
 from rag.generation.context import NO_ANSWER, PromptContext, build_context, estimate_tokens
 from rag.generation.extractive import extractive_answer
@@ -67,12 +67,13 @@ class Answerer:
     """Answers questions from retrieved passages, with an LLM when one is reachable, else extractively."""
 
     def __init__(self, retriever: _Retriever, llm: LLM | None, embedder: Embedder | None,
-                 prompts: PromptLibrary, settings: Settings) -> None:
+                 prompts: PromptLibrary, settings: Settings, *, stored_vectors: StoredVectors | None = None) -> None:
         self.retriever = retriever
         self.llm = llm
         self.embedder = embedder
         self.prompts = prompts
         self.settings = settings
+        self.stored_vectors = stored_vectors
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             k: int | None = None, extractive: bool = False) -> Answer:
@@ -169,7 +170,7 @@ class Answerer:
             answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages",
                                    model=self.llm.model)
             return _with_usage(answer, used)
-        checked = check_citations(text, ctx.passages, self.embedder)
+        checked = check_citations(text, ctx.passages, self.embedder, self.stored_vectors)
         run.notes.extend(_check_notes(checked.dropped, checked.repointed, len(checked.unsupported)))
         grounded = bool(checked.citations) and not checked.unsupported
         if not checked.citations:

@@ -144,6 +144,13 @@ class ChromaStore:
         by_id = {i: _to_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored embeddings of these chunks (those that exist): the citation check reuses them."""
+        if not chunk_ids:
+            return {}
+        got = self._guard("read chunk vectors", lambda: self._chunks.get(ids=list(chunk_ids), include=["embeddings"]))
+        return {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"])}
+
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
         offset = 0
         while True:

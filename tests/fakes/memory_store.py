@@ -50,6 +50,9 @@ class MemoryStore:
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return [self.chunks[c] for c in chunk_ids if c in self.chunks]
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        return {c: [float(x) for x in self.vectors[c]] for c in chunk_ids if c in self.vectors}
+
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
         yield from list(self.chunks.values())
 

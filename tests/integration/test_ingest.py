@@ -238,3 +238,15 @@ def test_chroma_store_filters_meta_and_registry(make_settings) -> None:
     assert store.get_article("a") is None and store.chunk_ids("a") == [] and store.count_chunks() == 2
     store.drop()
     assert store.count_chunks() == 0 and store.doc_records() == {} and store.collection_meta() == {}
+
+
+def test_stored_vectors_are_read_back_for_the_citation_check(make_settings, articles: Path) -> None:
+    service = build_service(make_settings(), load_llm=False)
+    service.ingest([articles])
+    ids = service.store.chunk_ids()[:3]
+    vectors = service.store.chunk_vectors([*ids, "no-such-chunk"])
+    assert set(vectors) == set(ids)
+    chunk = service.store.get_chunks(ids[:1])[0]
+    assert service.embedder is not None
+    fresh = service.embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
+    assert sum(a * b for a, b in zip(vectors[ids[0]], fresh)) > 0.999  # the very vector the index holds

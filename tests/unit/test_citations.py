@@ -109,3 +109,36 @@ def test_cross_lingual_claim_keeps_its_marker_and_quotes_the_closest_sentence() 
     assert embedded.unsupported == ()
     uncited = check_citations("This sentence cites nothing at all here.", passages())
     assert uncited.citations == () and uncited.unsupported == ("This sentence cites nothing at all here.",)
+
+
+class _Counting(_OneHot):
+    def __init__(self) -> None:
+        self.passages_embedded: list[str] = []
+        self.queries: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return [1.0, 0.0]
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        self.passages_embedded.extend(texts)
+        return super().embed_passages(texts)
+
+
+def test_paraphrase_is_checked_against_the_stored_passage_vector() -> None:
+    claim = "نقل عشرات الجنود الليبيين إلى موسكو لتلقي العلاج [1]."  # half the words: the cosine decides
+    given = passages()
+    stored = {p.hit.chunk.chunk_id: ([1.0, 0.0] if "70" in p.hit.chunk.text else [0.0, 1.0]) for p in given}
+    asked: list[list[str]] = []
+
+    def lookup(ids):  # type: ignore[no-untyped-def]
+        asked.append(list(ids))
+        return {i: stored[i] for i in ids}
+
+    embedder = _Counting()
+    checked = check_citations(claim, given, embedder, lookup)  # type: ignore[arg-type]
+    assert checked.unsupported == () and "70 جنديا" in checked.citations[0].quote
+    assert embedder.passages_embedded == [] and len(asked) == 1  # one index read, no chunk re-embedded
+    assert embedder.queries == [strip_markers(claim)]  # the claim is embedded once, not once per passage
+    refuted = check_citations(claim, given, embedder, lambda ids: {i: [0.0, 1.0] for i in ids})  # type: ignore[arg-type]
+    assert refuted.unsupported == (strip_markers(claim),)
