@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rag import arabic
-from rag.generation.context import ContextPassage
+from rag.generation.context import ContextPassage, QueryTerms
 from rag.ports import Embedder
 from rag.types import Citation, Hit
 
@@ -47,30 +47,30 @@ def strip_markers(text: str) -> str:
 
 def support(claim: str, sentence: str) -> float:
     """Share of the claim's stems and character n-grams found in ``sentence`` (0..1)."""
-    stems = set(arabic.analyze(claim))
-    grams = set(arabic.char_ngrams(claim))
-    if not stems:
+    return _support(QueryTerms.of(claim), sentence)
+
+
+def _support(claim: QueryTerms, sentence: str) -> float:
+    if not claim.stems:
         return 0.0
-    stem_recall = len(stems & set(arabic.analyze(sentence))) / len(stems)
-    gram_recall = len(grams & set(arabic.char_ngrams(sentence))) / len(grams) if grams else 0.0
-    return 0.5 * (stem_recall + gram_recall)
+    stem_recall = len(claim.stems & set(arabic.analyze(sentence))) / len(claim.stems)
+    return 0.5 * (stem_recall + claim.gram_share(sentence))
 
 
-def _windows(text: str) -> list[tuple[int, int]]:
-    """Single sentences and pairs of neighbouring sentences: a claim often merges two."""
+def _windows(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is_pair): single sentences and pairs of neighbouring sentences (a claim often merges two)."""
     spans = arabic.sentence_spans(text) or [(0, len(text))]
-    pairs = [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
-    return spans + pairs
+    pairs = [(spans[i][0], spans[i + 1][1], True) for i in range(len(spans) - 1)]
+    return [(start, end, False) for start, end in spans] + pairs
 
 
 def best_quote(claim: str, hit: Hit) -> tuple[float, int, int]:
     """(support, start, end): the best window of the chunk for ``claim``; offsets are chunk-relative.
     A pair only wins over a single sentence when it supports clearly more."""
-    text = hit.chunk.text
+    text, terms = hit.chunk.text, QueryTerms.of(claim)
     best = (-1.0, 0, len(text))
-    for start, end in _windows(text):
-        score = support(claim, text[start:end])
-        is_pair = len(arabic.sentence_spans(text[start:end])) > 1
+    for start, end, is_pair in _windows(text):
+        score = _support(terms, text[start:end])
         if score > best[0] + (0.1 if is_pair else 0.0):
             best = (score, start, end)
     return best
@@ -129,16 +129,17 @@ class _Scorer:
     def __init__(self, passages: Sequence[ContextPassage], embedder: Embedder | None,
                  stored: StoredVectors | None = None) -> None:
         self.passages = {p.n: p for p in passages}
+        self.langs = {n: arabic.detect_language(p.hit.chunk.text) for n, p in self.passages.items()}
         self.embedder = embedder
         self._stored = stored
-        self._vectors: dict[int, Sequence[float]] = {}
+        self._vectors: dict[int, Sequence[float]] | None = None  # read from the index on first need
         self._claims: dict[str, Sequence[float]] = {}
 
     def _cosine(self, claim: str, n: int) -> float:
         if self.embedder is None:
             return 0.0
-        if not self._vectors and self._stored is not None:
-            found = self._stored([p.hit.chunk.chunk_id for p in self.passages.values()])
+        if self._vectors is None:
+            found = self._stored([p.hit.chunk.chunk_id for p in self.passages.values()]) if self._stored else {}
             self._vectors = {m: found[p.hit.chunk.chunk_id] for m, p in self.passages.items()
                              if p.hit.chunk.chunk_id in found}
         if n not in self._vectors:
@@ -149,7 +150,7 @@ class _Scorer:
 
     def judge(self, claim: str, n: int, *, cited: bool = True) -> tuple[bool, float, int, int]:
         """(supported, strength, start, end) of passage ``n`` for ``claim``; ``cited``: the model cited it."""
-        if arabic.detect_language(claim) != arabic.detect_language(self.passages[n].hit.chunk.text):
+        if arabic.detect_language(claim) != self.langs[n]:
             return self._cross_lingual(claim, n, cited)
         score, start, end = best_quote(claim, self.passages[n].hit)
         if score >= SUPPORT_THRESHOLD:

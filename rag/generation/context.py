@@ -52,17 +52,20 @@ class QueryTerms:
     def of(cls, question: str) -> "QueryTerms":
         return cls(frozenset(arabic.analyze(question)), frozenset(arabic.char_ngrams(question)))
 
+    def gram_share(self, text: str) -> float:
+        """Share of the question's character n-grams that ``text`` contains (0 when it has none)."""
+        if not self.grams:
+            return 0.0
+        return len(self.grams & set(arabic.char_ngrams(text))) / len(self.grams)
+
 
 def sentence_score(terms: QueryTerms, sentence: str) -> float:
     """How much ``sentence`` bears on the question: shared stems count fully, shared char n-grams add
     a fraction (they catch clitics and spelling variants that stems miss)."""
     if not terms.stems and not terms.grams:
         return 0.0
-    stems = set(arabic.analyze(sentence))
-    grams = set(arabic.char_ngrams(sentence))
-    stem_hits = len(terms.stems & stems)
-    gram_share = len(terms.grams & grams) / len(terms.grams) if terms.grams else 0.0
-    return stem_hits + 2.0 * gram_share
+    stem_hits = len(terms.stems & set(arabic.analyze(sentence)))
+    return stem_hits + 2.0 * terms.gram_share(sentence)
 
 
 # Sentence selection knobs, tuned on the dev suites (benchmarks/answers.py): the top passage keeps every
@@ -93,9 +96,7 @@ def sentence_scores(question: str, texts: Sequence[str]) -> list[list[tuple[int,
         row = []
         for (start, end), sentence in zip(sp, passage):
             weight = sum(math.log(1 + total / df[w]) for w in terms.stems & sentence)
-            grams = set(arabic.char_ngrams(text[start:end]))
-            share = len(terms.grams & grams) / len(terms.grams) if terms.grams else 0.0
-            row.append((start, end, weight + GRAM_WEIGHT * share))
+            row.append((start, end, weight + GRAM_WEIGHT * terms.gram_share(text[start:end])))
         out.append(row)
     return out
 
