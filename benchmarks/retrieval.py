@@ -94,14 +94,15 @@ class Scores:
                 f"| {para} | {auroc(self.conf, self.labels):.3f} |")
 
 
-def build_index(name: str, corpora: Sequence[str], vectors: tuple[dict, dict], fresh: bool) -> Any:
-    """A service over ``corpora``, ingested through the real pipeline (cached between runs)."""
-    data_dir = CACHE / name
+def build_index(name: str, corpora: Sequence[str], vectors: tuple[dict, dict], fresh: bool,
+                model: str) -> Any:
+    """A service over ``corpora``, ingested through the real pipeline (cached between runs, per model)."""
+    data_dir = CACHE / Path(model).name / name
     if fresh and data_dir.exists():
         import shutil
 
         shutil.rmtree(data_dir)
-    settings = Settings(data_dir=data_dir, embed_model=str(minilm_dir()), ollama_host="http://127.0.0.1:9")
+    settings = Settings(data_dir=data_dir, embed_model=model, ollama_host="http://127.0.0.1:9")
     service = build_service(settings, load_llm=False)
     if service.embedder is not None:
         embedder = CachingEmbedder(service.embedder, *vectors)
@@ -205,18 +206,21 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="fit confidence constants on the combined index")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached indexes")
     parser.add_argument("--no-separate", action="store_true", help="only the combined index")
+    parser.add_argument("--embed-model", default=None,
+                        help="embedding model (folder or name); default: the offline e5 folder ($SANAD_E5_DIR)")
     args = parser.parse_args()
+    model = args.embed_model or os.environ.get("SANAD_E5_DIR") or str(minilm_dir())
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     suites, modes = args.suites.split(","), args.modes.split(",")
     embedder: tuple[dict, dict] = ({}, {})
     own: dict[tuple[str, str], Scores] = {}
     if not args.no_separate:
         for corpus in dict.fromkeys(SUITES[s] for s in suites):
-            service = build_index(corpus, [corpus], embedder, args.fresh)
+            service = build_index(corpus, [corpus], embedder, args.fresh, model)
             results = evaluate(service, [s for s in suites if SUITES[s] == corpus], modes)
             print_table(f"own corpus: {corpus}", results)
             own.update(results)
-    combined = build_index("combined", sorted(set(SUITES.values())), embedder, args.fresh)
+    combined = build_index("combined", sorted(set(SUITES.values())), embedder, args.fresh, model)
     print_table("combined index (all four corpora; AUROC not meaningful: the unanswerable questions come "
                 "from sibling datasets that the other corpora may answer)", evaluate(combined, suites, modes))
     if args.fit:

@@ -18,6 +18,8 @@ class Embedder(Protocol):
     """Turns text into normalised vectors; knows its own tokenizer (chunk sizes are in its tokens)."""
 
     model_name: str
+    #: what `sanad status` shows: the library and the weights actually in use
+    backend: str
     dim: int
     max_tokens: int
 

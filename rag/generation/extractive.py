@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from rag import arabic
 from rag.generation.citations import make_citation
 from rag.generation.context import QueryTerms, sentence_score
+from rag.ports import Embedder
+from rag.profile import ModelProfile
 from rag.types import Citation, Hit
 
 __all__ = ["extractive_answer", "rank_sentences"]
@@ -35,11 +37,31 @@ def rank_sentences(question: str, hits: Sequence[Hit], *, passages: int = 3) -> 
     return ranked
 
 
-def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int = 3,
-                      passages: int = 3) -> tuple[str, tuple[Citation, ...]]:
+def rank_by_meaning(question: str, hits: Sequence[Hit], embedder: Embedder, threshold: float, *,
+                    passages: int = 3) -> list[tuple[float, int, int, int]]:
+    """Like ``rank_sentences`` for a question in another language than the articles: words cannot
+    match, so each sentence of the top passages is scored by its cosine with the question (one batch),
+    and only sentences at or above the model's cross-lingual threshold are kept."""
+    rows = [(index, start, end) for index, hit in enumerate(hits[:passages])
+            for start, end in arabic.sentence_spans(hit.chunk.text)]
+    if not rows:
+        return []
+    query = embedder.embed_query(question)
+    vectors = embedder.embed_passages([hits[i].chunk.text[a:b] for i, a, b in rows])
+    scored = [(sum(x * y for x, y in zip(query, v)), i, a, b) for (i, a, b), v in zip(rows, vectors, strict=True)]
+    return sorted((row for row in scored if row[0] >= threshold), key=lambda row: -row[0])
+
+
+def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int = 3, passages: int = 3,
+                      embedder: Embedder | None = None, profile: ModelProfile | None = None) -> tuple[str, tuple[Citation, ...]]:
     """Answer text (one quoted sentence per line, each followed by ``[n]``) and its citations;
-    ("", ()) when no sentence shares anything with the question."""
-    chosen = rank_sentences(question, hits, passages=passages)[:max_sentences]
+    ("", ()) when no sentence shares anything with the question. A question in another language than
+    the passages is matched by meaning (the embedder), and gets at most two sentences."""
+    cross = bool(hits) and arabic.detect_language(question) != arabic.detect_language(hits[0].chunk.text)
+    if cross and embedder is not None and profile is not None:
+        chosen = rank_by_meaning(question, hits, embedder, profile.cross_lingual_cosine, passages=passages)[:2]
+    else:
+        chosen = rank_sentences(question, hits, passages=passages)[:max_sentences]
     chosen.sort(key=lambda row: (row[1], row[2]))  # reading order: by passage, then position
     lines: list[str] = []
     citations: list[Citation] = []

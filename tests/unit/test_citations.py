@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rag.generation.citations import check_citations, strip_markers, support
 from rag.generation.context import make_passages
+from rag.profile import ModelProfile
 from tests.fakes.fixtures import make_hits
 
 ARTICLE = (
@@ -90,35 +91,57 @@ def test_support_is_normalisation_aware() -> None:
     assert strip_markers("كلام [1].") == "كلام."
 
 
-class _OneHot:
-    """A toy embedder: sentences mentioning 70 point one way, everything else another."""
+_TOPICS = (("soldier", "russia", "جندي", "جنود", "روسيا"), ("nato", "الأطلسي", "السراج"),
+           ("wheat", "price", "القمح", "أسعار"))
+PROFILE = ModelProfile(key="test", citation_cosine=0.8, cross_lingual_cosine=0.8)
+
+
+class _Topics:
+    """A bilingual toy embedder: one axis per topic, set when the text names it in either language.
+    A claim is close only to sentences of its own topic, so a wrong citation really is far."""
+
+    def _vector(self, text: str) -> list[float]:
+        low = text.lower()
+        vector = [1.0 if any(w in low for w in words) else 0.0 for words in _TOPICS] + [0.1]
+        norm = sum(x * x for x in vector) ** 0.5
+        return [x / norm for x in vector]
 
     def embed_query(self, text: str) -> list[float]:
-        return [1.0, 0.0]
+        return self._vector(text)
 
     def embed_passages(self, texts):  # type: ignore[no-untyped-def]
-        return [[1.0, 0.0] if "70" in t else [0.0, 1.0] for t in texts]
+        return [self._vector(t) for t in texts]
 
 
-def test_cross_lingual_claim_keeps_its_marker_and_quotes_the_closest_sentence() -> None:
-    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment [1]."
-    plain = check_citations(claim, passages())
-    assert plain.unsupported == () and plain.citations[0].quote == P1  # what was sent: no check possible
-    embedded = check_citations(claim, passages(), _OneHot())  # type: ignore[arg-type]
-    assert "70 جنديا" in embedded.citations[0].quote and "مصر" not in embedded.citations[0].quote
-    assert embedded.unsupported == ()
+def test_cross_lingual_claim_is_judged_by_meaning_and_quotes_the_closest_sentence() -> None:
+    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment"
+    right = check_citations(f"{claim} [1].", passages(), _Topics(), profile=PROFILE)  # type: ignore[arg-type]
+    assert right.unsupported == () and right.citations[0].supported
+    assert "70 جنديا" in right.citations[0].quote and "مصر" not in right.citations[0].quote
+
+
+def test_cross_lingual_claim_citing_the_wrong_passage_is_unsupported() -> None:
+    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment"
+    wrong = check_citations(f"{claim} [3].", passages(), _Topics(), profile=PROFILE)  # type: ignore[arg-type]
+    assert wrong.unsupported == (claim + ".",) and not wrong.citations[0].supported
+
+
+def test_cross_lingual_claim_without_an_embedder_is_not_taken_on_trust() -> None:
+    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment"
+    plain = check_citations(f"{claim} [1].", passages())
+    assert plain.unsupported == (claim + ".",)
     uncited = check_citations("This sentence cites nothing at all here.", passages())
     assert uncited.citations == () and uncited.unsupported == ("This sentence cites nothing at all here.",)
 
 
-class _Counting(_OneHot):
+class _Counting(_Topics):
     def __init__(self) -> None:
         self.passages_embedded: list[str] = []
         self.queries: list[str] = []
 
     def embed_query(self, text: str) -> list[float]:
         self.queries.append(text)
-        return [1.0, 0.0]
+        return [1.0, 0.0, 0.0, 0.0]
 
     def embed_passages(self, texts):  # type: ignore[no-untyped-def]
         self.passages_embedded.extend(texts)
@@ -128,7 +151,8 @@ class _Counting(_OneHot):
 def test_paraphrase_is_checked_against_the_stored_passage_vector() -> None:
     claim = "نقل عشرات الجنود الليبيين إلى موسكو لتلقي العلاج [1]."  # half the words: the cosine decides
     given = passages()
-    stored = {p.hit.chunk.chunk_id: ([1.0, 0.0] if "70" in p.hit.chunk.text else [0.0, 1.0]) for p in given}
+    stored = {p.hit.chunk.chunk_id: ([1.0, 0.0, 0.0, 0.0] if "70" in p.hit.chunk.text else [0.0, 1.0, 0.0, 0.0])
+              for p in given}
     asked: list[list[str]] = []
 
     def lookup(ids):  # type: ignore[no-untyped-def]
@@ -136,9 +160,10 @@ def test_paraphrase_is_checked_against_the_stored_passage_vector() -> None:
         return {i: stored[i] for i in ids}
 
     embedder = _Counting()
-    checked = check_citations(claim, given, embedder, lookup)  # type: ignore[arg-type]
+    checked = check_citations(claim, given, embedder, lookup, profile=PROFILE)  # type: ignore[arg-type]
     assert checked.unsupported == () and "70 جنديا" in checked.citations[0].quote
     assert embedder.passages_embedded == [] and len(asked) == 1  # one index read, no chunk re-embedded
     assert embedder.queries == [strip_markers(claim)]  # the claim is embedded once, not once per passage
-    refuted = check_citations(claim, given, embedder, lambda ids: {i: [0.0, 1.0] for i in ids})  # type: ignore[arg-type]
+    refuted = check_citations(claim, given, embedder, lambda ids: {i: [0.0, 1.0, 0.0, 0.0] for i in ids},  # type: ignore[arg-type]
+                              profile=PROFILE)
     assert refuted.unsupported == (strip_markers(claim),)

