@@ -125,7 +125,7 @@ class Sanad:
             documents=len(self.store.doc_records()),
             chunks=self.store.count_chunks(),
             embed_model=self.embed_model,
-            embed_mode="hybrid" if self.embedder is not None else "keyword-only",
+            embed_mode=self._embed_mode(),
             embed_error=self.embed_error,
             chroma_mode="server" if self.chroma_mode == "server" else "embedded",
             chroma_location=self.store.location,
@@ -134,6 +134,16 @@ class Sanad:
             ollama_status=status,  # type: ignore[arg-type]
             ollama_detail=detail,
         )
+
+    def _embed_mode(self) -> str:
+        """The mode search really runs in: an index built without vectors is keyword-only even when a
+        model is loaded now (its chunks have no embeddings to search)."""
+        if self.embedder is None:
+            return "keyword-only"
+        from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
+
+        built = str(self.store.collection_meta().get("sanad:embed_model", ""))
+        return "keyword-only (index built without vectors)" if built == KEYWORD_ONLY_MODEL else "hybrid"
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

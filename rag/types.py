@@ -256,7 +256,7 @@ class Health:
     documents: int
     chunks: int
     embed_model: str
-    embed_mode: Literal["hybrid", "keyword-only"]
+    embed_mode: str  # "hybrid", "keyword-only" or "keyword-only (index built without vectors)"
     embed_error: str | None
     chroma_mode: Literal["embedded", "server"]
     chroma_location: str

