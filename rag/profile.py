@@ -36,6 +36,7 @@ class ModelProfile:
     refusal_threshold: float = 0.3
     citation_cosine: float = 1.01
     cross_lingual_cosine: float = 1.01
+    cross_lingual_margin: float = 0.0
     answerable_cosine: float = 1.01
     fitted_on: str = ""
     known: bool = True

@@ -163,16 +163,25 @@ class _Scorer:
         return False, score, start, end
 
     def _cross_lingual(self, claim: str, n: int, cited: bool) -> tuple[bool, float, int, int]:
-        """An English claim over an Arabic passage cannot be checked word by word: it is supported when
-        the model cited the passage AND one of its sentences is close enough in the embedding space (the
-        model's cross-lingual threshold, fitted per model); uncited passages are not judged (no
-        re-pointing across languages). Each passage's sentences are embedded once per answer."""
+        """An English claim over an Arabic passage cannot be checked word by word. It is supported when
+        the model cited the passage, its closest sentence reaches the model's cross-lingual cosine, and no
+        other given passage has a sentence closer by more than the model's margin (e5's cosines sit in a
+        narrow band, so only the comparison between passages separates right from wrong). Uncited
+        passages are never re-pointed to; each passage's sentences are embedded once per answer."""
         passage = self.passages[n]
         start, end = passage.spans[0] if passage.spans else (0, len(passage.hit.chunk.text))
         if self.embedder is None or not cited:
             return False, 0.0, start, end
+        best = {m: self._closest_sentence(claim, m) for m in self.passages}
+        cos, a, b = best[n]
+        rival = max(v[0] for v in best.values())
+        ok = cos >= self.profile.cross_lingual_cosine and cos >= rival - self.profile.cross_lingual_margin
+        return ok, cos, a, b
+
+    def _closest_sentence(self, claim: str, n: int) -> tuple[float, int, int]:
+        assert self.embedder is not None
         if n not in self._sentence_vectors:
-            text = passage.hit.chunk.text
+            text = self.passages[n].hit.chunk.text
             spans = arabic.sentence_spans(text) or [(0, len(text))]
             self._sentence_vectors[n] = (spans, self.embedder.embed_passages([text[a:b] for a, b in spans]))
         spans, vectors = self._sentence_vectors[n]
@@ -180,7 +189,7 @@ class _Scorer:
             self._claims[claim] = self.embedder.embed_query(claim)
         cosines = [_dot(self._claims[claim], v) for v in vectors]
         best = max(range(len(spans)), key=lambda i: cosines[i])
-        return cosines[best] >= self.profile.cross_lingual_cosine, cosines[best], spans[best][0], spans[best][1]
+        return cosines[best], spans[best][0], spans[best][1]
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
