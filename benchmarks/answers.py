@@ -176,21 +176,23 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each suite")
     parser.add_argument("--embed-model", default=None, help="embedding model folder (default: keyword-only)")
-    parser.add_argument("--threshold", type=float, default=None, help="refusal threshold (default: settings)")
+    parser.add_argument("--threshold", type=float, default=None, help="refusal threshold (default: the model's profile)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached indexes")
     args = parser.parse_args()
     settings = Settings(ollama_host="http://127.0.0.1:9")
-    threshold = settings.refusal_threshold if args.threshold is None else args.threshold
-    settings = settings.model_copy(update={"refusal_threshold": threshold})
+    threshold = args.threshold
     rows = []
     for suite in args.suites.split(","):
         service = service_for(SUITES[suite], args.embed_model, args.fresh)
+        if threshold is None:  # the threshold fitted for this embedder (rag/profiles/)
+            threshold = float(service.answerer.profile.refusal_threshold)
+        settings = settings.model_copy(update={"refusal_threshold": threshold})
         questions = load_suite(DEV / f"{suite}.jsonl", limit=args.limit)
         rows.append(measure(suite, service, questions, args.k, settings))
         print(f"{suite}: {len(questions)} questions in {rows[-1].seconds:.0f} s", file=sys.stderr)
     print(f"k={args.k}, retrieval={'hybrid ' + args.embed_model if args.embed_model else 'keyword-only'},"
           f" num_ctx={settings.ollama_num_ctx}, answer budget={settings.answer_max_tokens}")
-    print_tables(rows, threshold)
+    print_tables(rows, threshold if threshold is not None else 0.0)
 
 
 if __name__ == "__main__":

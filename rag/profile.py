@@ -11,9 +11,11 @@ trusted alone) instead of another model's constants.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from rag.retrieval.confidence import DEFAULT_CALIBRATION
 
 __all__ = ["ModelProfile", "load_profile", "profile_key", "PROFILES_DIR", "CONSERVATIVE"]
 
@@ -41,6 +43,10 @@ class ModelProfile:
     fitted_on: str = ""
     known: bool = True
 
+    def overridden(self, **explicit: float | None) -> ModelProfile:
+        """This profile with the values a user set explicitly (``None`` = keep the fitted one)."""
+        return replace(self, **{k: v for k, v in explicit.items() if v is not None})
+
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "known"}
 
@@ -50,7 +56,7 @@ CONSERVATIVE = ModelProfile(
     key="unknown",
     dense_weight=0.5,
     dense_floor=0.1,
-    calibration={"both": (10.32, 0.0, -2.66), "keyword": (10.32, 0.0, -2.66), "dense": (0.0, 5.9, -1.92)},
+    calibration=dict(DEFAULT_CALIBRATION),
     refusal_threshold=0.3,
     fitted_on="not fitted: conservative defaults",
     known=False,

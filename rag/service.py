@@ -140,10 +140,10 @@ class Sanad:
         model is loaded now (its chunks have no embeddings to search)."""
         if self.embedder is None:
             return "keyword-only"
-        from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
+        from rag.retrieval.embedder import built_without_vectors
 
-        built = str(self.store.collection_meta().get("sanad:embed_model", ""))
-        return "keyword-only (index built without vectors)" if built == KEYWORD_ONLY_MODEL else "hybrid"
+        built = built_without_vectors(self.store.collection_meta())
+        return "keyword-only (index built without vectors)" if built else "hybrid"
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

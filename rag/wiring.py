@@ -59,11 +59,15 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
 
 
 def _profile(settings: Settings, embedder: "Embedder | None") -> "ModelProfile":
-    """The fitted constants for the embedder in use (an explicit ``embed_profile`` wins)."""
+    """The fitted constants for the embedder in use (an explicit ``embed_profile`` wins), with the
+    weights and threshold the user set explicitly applied once, here."""
     from rag.profile import load_profile, profile_key
 
     if settings.embed_profile:
-        return load_profile(settings.embed_profile)
-    if embedder is None:
-        return load_profile(None)
-    return load_profile(profile_key(embedder.model_name, embedder.signature()))
+        profile = load_profile(settings.embed_profile)
+    elif embedder is None:
+        profile = load_profile(None)
+    else:
+        profile = load_profile(profile_key(embedder.model_name, embedder.signature()))
+    return profile.overridden(keyword_weight=settings.keyword_weight, dense_weight=settings.dense_weight,
+                              refusal_threshold=settings.refusal_threshold)

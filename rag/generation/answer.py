@@ -79,10 +79,7 @@ class Answerer:
                  prompts: PromptLibrary, settings: Settings, *, stored_vectors: StoredVectors | None = None,
                  profile: ModelProfile | None = None) -> None:
         self.retriever = retriever
-        self.profile = profile or load_profile(None)
-        #: an explicit setting wins; otherwise the threshold fitted for this embedder
-        self.refusal_threshold = (self.profile.refusal_threshold if settings.refusal_threshold is None
-                                  else settings.refusal_threshold)
+        self.profile = profile or load_profile(None).overridden(refusal_threshold=settings.refusal_threshold)
         self.llm = llm
         self.embedder = embedder
         self.prompts = prompts
@@ -108,7 +105,7 @@ class Answerer:
         run.result = self.retriever.search(query, k=k, filters=filters)
         run.mark("retrieval")
         hits = run.result.hits
-        if not hits or run.result.confidence < self.refusal_threshold:
+        if not hits or run.result.confidence < self.profile.refusal_threshold:
             yield self._refusal(run, hits, "llm" if use_llm else "extractive")
             return
         if use_llm:
@@ -138,7 +135,7 @@ class Answerer:
     def _refusal(self, run: _Run, hits: Sequence[Hit], mode: str, *, why: str | None = None,
                  model: str | None = None) -> Answer:
         """The fixed answer in the question's language, the closest passages marked as not answering."""
-        notes = [*run.notes, why or _low_confidence_note(run, self.refusal_threshold)]
+        notes = [*run.notes, why or _low_confidence_note(run, self.profile.refusal_threshold)]
         if hits:
             notes.append(in_lang(CLOSEST_NOTE, run.lang))
         return Answer(answer=in_lang(REFUSAL, run.lang), citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from rag.settings import Settings
 if TYPE_CHECKING:  # the import is heavy (torch); do it only when a model is really loaded
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["SentenceTransformerEmbedder", "load_embedder", "KEYWORD_ONLY_MODEL"]
+__all__ = ["SentenceTransformerEmbedder", "load_embedder", "built_without_vectors", "KEYWORD_ONLY_MODEL"]
 
 #: the embed_model recorded in a collection's signature when it was built without an embedder
 KEYWORD_ONLY_MODEL = "none (keyword-only)"
@@ -99,6 +99,11 @@ class SentenceTransformerEmbedder:
             "passage_prefix": self.passage_prefix,
             "embed_weights": self.weights,
         }
+
+
+def built_without_vectors(collection_meta: dict[str, Any]) -> bool:
+    """True when the collection's recorded model is the keyword-only mark: its chunks have no vectors."""
+    return any("keyword-only" in str(v) for key, v in collection_meta.items() if "embed_model" in str(key))
 
 
 def weights_identity(model_name: str) -> str:

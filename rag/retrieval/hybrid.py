@@ -15,10 +15,11 @@ from typing import Literal, TypeVar
 from rag import arabic
 from rag.errors import GenerationError, RetrievalError
 from rag.ports import LLM, Embedder, KeywordIndex, VectorStore
+from rag.profile import ModelProfile, load_profile
 from rag.prompts import PromptLibrary
 from rag.retrieval.confidence import confidence
+from rag.retrieval.embedder import built_without_vectors
 from rag.retrieval.fusion import dense_weight_for, keyword_clarity, limit_per_doc, rrf_fuse
-from rag.profile import ModelProfile, load_profile
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters, SearchResult
@@ -27,7 +28,6 @@ __all__ = ["HybridRetriever", "LANG_KEY"]
 
 #: optional collection-metadata key with the corpus language (set by whoever knows better)
 LANG_KEY = "sanad:lang"
-_KEYWORD_ONLY_MARK = "keyword-only"
 
 Mode = Literal["hybrid", "keyword", "dense"]
 Ranked = list[tuple[Chunk, float]]
@@ -41,8 +41,9 @@ class HybridRetriever:
                  *, llm: LLM | None = None, prompts: PromptLibrary | None = None,
                  reranker: CrossEncoderReranker | None = None, profile: ModelProfile | None = None) -> None:
         self.store = store
-        #: the embedder's fitted constants (fusion weights, calibration); settings override the weights
-        self.profile = profile or load_profile(None)
+        #: the embedder's fitted constants (fusion weights, calibration), explicit settings already applied
+        self.profile = profile or load_profile(None).overridden(keyword_weight=settings.keyword_weight,
+                                                                dense_weight=settings.dense_weight)
         self.keyword = keyword
         self.embedder = embedder
         self.settings = settings
@@ -68,7 +69,7 @@ class HybridRetriever:
                                  hint="use --mode keyword, or fix SANAD_EMBED_MODEL and re-ingest")
         keyword_hits: Ranked = []
         keyword_query: str | None = None
-        keyword_weight = _pick(self.settings.keyword_weight, self.profile.keyword_weight)
+        keyword_weight = self.profile.keyword_weight
         translated = False
         if mode != "dense":
             text, translated, note = self._keyword_query(query, lang, corpus_lang, timings)
@@ -97,7 +98,7 @@ class HybridRetriever:
         """Weighted RRF (dense weight adapted to how clear the keyword match is), rerank, diversity."""
         gap, floor = self.profile.clear_keyword_gap, self.profile.dense_floor
         clarity = keyword_clarity([score for _, score in keyword_hits], gap) if trusted else 0.0
-        dense_weight = dense_weight_for(_pick(self.settings.dense_weight, self.profile.dense_weight), clarity, floor)
+        dense_weight = dense_weight_for(self.profile.dense_weight, clarity, floor)
         fused = rrf_fuse(keyword_hits, dense_hits, keyword_weight=keyword_weight, dense_weight=dense_weight,
                          rrf_k=self.settings.rrf_k)
         if self.settings.rerank and fused:
@@ -136,7 +137,7 @@ class HybridRetriever:
         if self._corpus is not None and self._corpus[0] == version and version is not None:
             return self._corpus[1], self._corpus[2]
         meta = self.store.collection_meta()
-        keyword_only = any(_KEYWORD_ONLY_MARK in str(v) for key, v in meta.items() if "embed_model" in str(key))
+        keyword_only = built_without_vectors(meta)
         lang = str(meta.get(LANG_KEY) or self._registry_lang() or getattr(self.keyword, "lang", None) or "ar")
         self._corpus = (version, lang, keyword_only)
         return lang, keyword_only
@@ -157,11 +158,6 @@ class HybridRetriever:
             return work()
         finally:
             timings[name] = (time.perf_counter() - started) * 1000
-
-
-def _pick(explicit: float | None, fitted: float) -> float:
-    """A setting the user gave wins over the model's fitted value."""
-    return fitted if explicit is None else explicit
 
 
 def _first_line(text: str) -> str:

