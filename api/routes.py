@@ -28,7 +28,7 @@ native_router = APIRouter(prefix="/v1", tags=["sanad"], dependencies=[Depends(re
 
 
 def _service(request: Request) -> Sanad:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 

@@ -80,5 +80,5 @@ def to_turns(messages: list[HistoryMessage] | list[ChatMessageIn]) -> tuple[Turn
     for message in messages:
         if message.role in ("user", "assistant"):
             text = message.text() if isinstance(message, ChatMessageIn) else message.content
-            turns.append(Turn(role=message.role, content=text))  # type: ignore[arg-type]
+            turns.append(Turn(role=message.role, content=text))
     return tuple(turns)

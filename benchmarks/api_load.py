@@ -21,7 +21,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -136,7 +135,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sanad-bench-") as tmp:
         proc, url = start_server(Path(tmp) / "data", ollama.url, args.embed_model)
         try:
-            files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in sorted((REPO / "data" / "articles").glob("*.txt"))]
+            articles = sorted((REPO / "data" / "articles").glob("*.txt"))
+            files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in articles]
             httpx.post(url + "/v1/documents", files=files, timeout=600).raise_for_status()
             asyncio.run(run_load(url, questions, 4, 8))  # warm-up: first embeds, lazy loads
             single, single_s = asyncio.run(run_load(url, questions, 1, min(32, args.requests)))

@@ -62,8 +62,9 @@ def main() -> None:
     for suite, corpus in SUITES.items():
         for mode in args.modes.split(","):
             start = time.perf_counter()
-            outcome = run_eval(settings, _sample(DEV / f"{suite}.jsonl", args.every, args.out), args.out / f"{suite}-{mode}", corpus=DEV / corpus,
-                               mode=mode, workers=args.workers, limit=args.limit)  # type: ignore[arg-type]
+            sample = _sample(DEV / f"{suite}.jsonl", args.every, args.out)
+            outcome = run_eval(settings, sample, args.out / f"{suite}-{mode}", corpus=DEV / corpus, mode=mode,
+                               workers=args.workers, limit=args.limit)  # type: ignore[arg-type]
             m = outcome.summary["metrics"]
             cells = " | ".join(format_metric(m.get(c), c) for c in COLUMNS)
             print(f"| {suite} | {mode} | {len(outcome.rows)} | {cells} | {time.perf_counter() - start:.0f} |",

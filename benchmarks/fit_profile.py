@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import retrieval as bench  # noqa: E402
 
 from rag import arabic  # noqa: E402
+from rag.profile import PROFILES_DIR, load_profile, profile_key  # noqa: E402
 from rag.retrieval.confidence import auroc, confidence, fit_logistic  # noqa: E402
 from rag.retrieval.fusion import dense_weight_for, keyword_clarity, rrf_fuse  # noqa: E402
-from rag.profile import PROFILES_DIR, load_profile, profile_key  # noqa: E402
 
 GRID = {"dense_floor": (0.0, 0.25, 0.5, 0.75, 1.0), "clear_keyword_gap": (0.1, 0.15, 0.25),
         "untranslated_keyword_factor": (0.0, 0.1, 0.25), "dense_weight": (0.75, 1.0, 1.5)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -69,8 +69,8 @@ def ask(
     question: str = typer.Argument(..., help="The question, in Arabic or English."),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON (no streaming)."),
     extractive: bool = typer.Option(False, "--extractive", help="Quote the articles; use no LLM."),
-    k: Optional[int] = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
-    doc: Optional[list[str]] = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
+    k: int | None = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
+    doc: list[str] | None = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
 ) -> None:
     """Answer a question from the indexed articles, citing the article and sentence for each claim."""
     service = state(ctx).service(load_llm=not extractive)
@@ -84,8 +84,8 @@ def ask(
 def chat(
     ctx: typer.Context,
     extractive: bool = typer.Option(False, "--extractive", help="Quote the articles; use no LLM."),
-    k: Optional[int] = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
-    doc: Optional[list[str]] = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
+    k: int | None = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
+    doc: list[str] | None = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
 ) -> None:
     """Ask follow-up questions with history. An empty line, EOF or Ctrl-D ends the session."""
     service = state(ctx).service(load_llm=not extractive)

@@ -36,7 +36,7 @@ class AppState:
 
 
 def state(ctx: typer.Context) -> AppState:
-    return ctx.ensure_object(AppState)  # type: ignore[no-any-return]
+    return ctx.ensure_object(AppState)
 
 
 def err(message: str) -> None:

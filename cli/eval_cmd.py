@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,16 +21,16 @@ _SHOWN = ("retrieval.doc_hit@1", "retrieval.doc_hit@5", "retrieval.mrr@10", "ret
 def eval_command(
     ctx: typer.Context,
     suite: Path = typer.Argument(..., help="Suite file (.jsonl); format in docs/eval.md."),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Folder of the suite's articles (.txt)."),
+    corpus: Path | None = typer.Option(None, "--corpus", help="Folder of the suite's articles (.txt)."),
     use_index: bool = typer.Option(False, "--use-index", help="Evaluate the current index instead of ingesting --corpus."),
     extractive: bool = typer.Option(False, "--extractive", help="No LLM: score extractive answers."),
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Score retrieval only (no answers)."),
     out: Path = typer.Option(Path("eval-out"), "--out", help="Output folder; re-running resumes it."),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="Questions evaluated in parallel."),
-    compare: Optional[Path] = typer.Option(None, "--compare", help="A previous run's --out folder to compare with."),
+    compare: Path | None = typer.Option(None, "--compare", help="A previous run's --out folder to compare with."),
     fail_under: list[str] = typer.Option([], "--fail-under", help="metric=value; exit 3 when below (repeatable)."),
     judge: bool = typer.Option(False, "--judge", help="Grade answers with the LLM judge (prompts/judge.j2)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
 ) -> None:
     """Ask every suite question, score it, and write results.jsonl, summary.json, report.md and report.html."""
     from eval.compare import parse_thresholds

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,7 +20,7 @@ app = typer.Typer(
 @app.callback()
 def _root(
     ctx: typer.Context,
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Path to a sanad.toml (default: ./sanad.toml)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Path to a sanad.toml (default: ./sanad.toml)."),
 ) -> None:
     """Load settings once; every command reads them from the context."""
     from pydantic import ValidationError

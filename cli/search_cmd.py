@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -77,13 +77,13 @@ def render_result(result: SearchResult, width: int = 240) -> list[str]:
 def search(
     ctx: typer.Context,
     question: str = typer.Argument(..., help="The question or keywords, in Arabic or English."),
-    k: Optional[int] = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to return."),
+    k: int | None = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to return."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     mode: Mode = typer.Option(Mode.hybrid, "--mode", help="hybrid, keyword (BM25 only) or dense (vectors only)."),
-    doc: Optional[list[str]] = typer.Option(None, "--doc", help="Only this document id (repeatable)."),
-    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable)."),
-    date_from: Optional[str] = typer.Option(None, "--from", help="Published on or after (YYYY[-MM[-DD]])."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="Published on or before (YYYY[-MM[-DD]])."),
+    doc: list[str] | None = typer.Option(None, "--doc", help="Only this document id (repeatable)."),
+    source: list[str] | None = typer.Option(None, "--source", help="Only this source (repeatable)."),
+    date_from: str | None = typer.Option(None, "--from", help="Published on or after (YYYY[-MM[-DD]])."),
+    date_to: str | None = typer.Option(None, "--to", help="Published on or before (YYYY[-MM[-DD]])."),
 ) -> None:
     """Show the passages retrieval finds for a question, with fused, keyword and dense scores."""
     filters = SearchFilters(doc_ids=tuple(doc or ()), sources=tuple(source or ()),

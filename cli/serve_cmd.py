@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -55,8 +55,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def serve(
         ctx: typer.Context,
-        host: Optional[str] = typer.Option(None, help="Address to bind (default: settings.host, 127.0.0.1)."),
-        port: Optional[int] = typer.Option(None, help="Port (default: settings.port, 8321)."),
+        host: str | None = typer.Option(None, help="Address to bind (default: settings.host, 127.0.0.1)."),
+        port: int | None = typer.Option(None, help="Port (default: settings.port, 8321)."),
         allow_remote_without_key: bool = typer.Option(
             False, "--allow-remote-without-key", help="Bind a non-loopback address without SANAD_API_KEY."),
     ) -> None:
@@ -74,8 +74,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def ui_cmd(
         ctx: typer.Context,
-        host: Optional[str] = typer.Option(None, help="Address to bind (default: settings.host)."),
-        port: Optional[int] = typer.Option(None, help="Port (default: settings.port)."),
+        host: str | None = typer.Option(None, help="Address to bind (default: settings.host)."),
+        port: int | None = typer.Option(None, help="Port (default: settings.port)."),
         allow_remote_without_key: bool = typer.Option(False, "--allow-remote-without-key"),
     ) -> None:
         """Run the Gradio chat alone (no HTTP API)."""

@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rag.arabic import tokenize
-
 from eval.suite import Question
+from rag.arabic import tokenize
 
 __all__ = [
     "METRIC_KEYS",

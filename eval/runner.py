@@ -15,12 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from rag.errors import RagError
-from rag.types import Answer, SearchResult
-
 from eval.judge import Judge
 from eval.metrics import contains, score_row, spans_overlap
 from eval.suite import Question, body_paragraphs, read_corpus_doc
+from rag.errors import RagError
+from rag.types import Answer, SearchResult
 
 __all__ = ["EvalError", "RunConfig", "ParagraphLocator", "evaluate_question", "load_results", "run_suite"]
 

@@ -15,14 +15,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rag.settings import Settings
-
 from eval.compare import Comparison, compare_runs, failures
 from eval.judge import Judge
 from eval.metrics import summarize
 from eval.report import write_reports, write_summary
 from eval.runner import EvalError, Mode, ParagraphLocator, RunConfig, run_suite
 from eval.suite import load_suite
+from rag.settings import Settings
 
 __all__ = ["corpus_hash", "eval_collection", "open_service", "EvalOutcome", "run_eval"]
 

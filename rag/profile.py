@@ -45,7 +45,7 @@ class ModelProfile:
 
     def overridden(self, **explicit: float | None) -> ModelProfile:
         """This profile with the values a user set explicitly (``None`` = keep the fitted one)."""
-        return replace(self, **{k: v for k, v in explicit.items() if v is not None})
+        return replace(self, **{k: v for k, v in explicit.items() if v is not None})  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "known"}

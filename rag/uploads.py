@@ -82,7 +82,7 @@ def ingest_uploads(ingest: Ingest, items: Sequence[tuple[str | None, bytes]]) ->
     staging folder; one result per item, in input order."""
     binary = [looks_binary(data) for _, data in items]
     accepted = [item for item, is_binary in zip(items, binary) if not is_binary]
-    report, paths = IngestReport(), []
+    report, paths = IngestReport(), list[Path]()
     if accepted:
         folder, paths = stage_files(accepted)
         try:

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.ports import Embedder
+    from rag.ports import LLM, Embedder
     from rag.profile import ModelProfile
     from rag.service import Sanad
 
 __all__ = ["build_service"]
 
 
-def build_service(settings: Settings, *, llm: object | None = None, load_llm: bool = True) -> Sanad:
+def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool = True) -> Sanad:
     """Build a ready ``Sanad``. Loads the embedder (or falls back to keyword-only with one clear line),
     opens Chroma (embedded or server), the keyword index, and the Ollama adapter (never contacted here)."""
     from rag.generation.answer import Answerer
@@ -48,7 +48,7 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
         retriever=retriever,
         answerer=answerer,
         embedder=embedder,
-        llm=llm,  # type: ignore[arg-type]
+        llm=llm,
         embed_model=embedder.backend if embedder is not None else settings.embed_model,
         embed_error=embed_error,
         chroma_mode=settings.chroma_mode,
@@ -58,7 +58,7 @@ def build_service(settings: Settings, *, llm: object | None = None, load_llm: bo
     )
 
 
-def _profile(settings: Settings, embedder: "Embedder | None") -> "ModelProfile":
+def _profile(settings: Settings, embedder: Embedder | None) -> ModelProfile:
     """The fitted constants for the embedder in use (an explicit ``embed_profile`` wins), with the
     weights and threshold the user set explicitly applied once, here."""
     from rag.profile import load_profile, profile_key

@@ -49,7 +49,7 @@ class QueryTerms:
     grams: frozenset[str]
 
     @classmethod
-    def of(cls, question: str) -> "QueryTerms":
+    def of(cls, question: str) -> QueryTerms:
         return cls(frozenset(arabic.analyze(question)), frozenset(arabic.char_ngrams(question)))
 
     def gram_share(self, text: str) -> float:

@@ -37,7 +37,7 @@ class OllamaLLM:
         self._client: Any = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "OllamaLLM":
+    def from_settings(cls, settings: Settings) -> OllamaLLM:
         """Build from settings; does NOT contact the server (the product starts with Ollama down)."""
         return cls(settings.ollama_host, settings.ollama_model, timeout=settings.ollama_timeout,
                    keep_alive=settings.ollama_keep_alive, num_ctx=settings.ollama_num_ctx,

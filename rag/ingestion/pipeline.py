@@ -286,21 +286,21 @@ class IngestPipeline:
         if self._discover is None:
             from rag.ingestion.readers import iter_source_files
 
-            return iter_source_files  # type: ignore[return-value]
+            return iter_source_files
         return self._discover
 
     def _load_fn(self) -> Load:
         if self._load is None:
             from rag.ingestion.readers import load_file
 
-            return load_file  # type: ignore[return-value]
+            return load_file
         return self._load
 
     def _chunker_fn(self) -> Chunker:
         if self._chunker is None:
             from rag.ingestion.chunking import chunk_article
 
-            return chunk_article  # type: ignore[return-value]
+            return chunk_article
         return self._chunker
 
 

@@ -222,7 +222,7 @@ def _jsonl_article(line: str, source: str) -> Article:
         doc_id = str(doc_id)
     missing = [k for k, v in (("id", doc_id), ("title", record.get("title")), ("text", record.get("text")))
                if not isinstance(v, str) or not v.strip()]
-    if missing:
+    if missing or not isinstance(doc_id, str):
         raise ValueError(f"missing or empty field(s): {', '.join(missing)}")
     url = record.get("url") if isinstance(record.get("url"), str) else None
     return article_from_text(doc_id.strip(), record["text"], source, title=record["title"],

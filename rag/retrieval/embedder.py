@@ -76,13 +76,13 @@ class SentenceTransformerEmbedder:
         vectors = self.model.encode(
             inputs, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
-        return vectors.tolist()  # type: ignore[no-any-return,union-attr]
+        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         vector = self.model.encode(
             [self.query_prefix + text], batch_size=1, normalize_embeddings=True, show_progress_bar=False
         )
-        return vector[0].tolist()  # type: ignore[no-any-return,index]
+        return vector[0].tolist()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` (no special tokens), the unit of ``chunk_size``."""

@@ -8,6 +8,7 @@ count less without being switched off.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rag.types import Chunk, Hit
 
@@ -30,22 +31,22 @@ def rrf_fuse(
     """Fuse two ranked lists into hits sorted by sum of weight / (rrf_k + rank), rank starting at 1.
 
     Ties keep the keyword side's order first (it is the stronger retriever on Arabic)."""
-    table: dict[str, dict[str, object]] = {}
+    table: dict[str, dict[str, Any]] = {}
     for side, ranked, weight in (("keyword", keyword, keyword_weight), ("dense", dense, dense_weight)):
         for rank, (chunk, score) in enumerate(ranked, start=1):
             entry = table.setdefault(chunk.chunk_id, {"chunk": chunk, "score": 0.0, "order": len(table)})
-            entry["score"] = float(entry["score"]) + weight / (rrf_k + rank)  # type: ignore[arg-type]
+            entry["score"] = float(entry["score"]) + weight / (rrf_k + rank)
             entry[f"{side}_score"] = score
             entry[f"{side}_rank"] = rank
-    ordered = sorted(table.values(), key=lambda e: (-float(e["score"]), int(e["order"])))  # type: ignore[arg-type]
+    ordered = sorted(table.values(), key=lambda e: (-float(e["score"]), int(e["order"])))
     return [
         Hit(
-            chunk=e["chunk"],  # type: ignore[arg-type]
-            score=float(e["score"]),  # type: ignore[arg-type]
-            keyword_score=e.get("keyword_score"),  # type: ignore[arg-type]
-            dense_score=e.get("dense_score"),  # type: ignore[arg-type]
-            keyword_rank=e.get("keyword_rank"),  # type: ignore[arg-type]
-            dense_rank=e.get("dense_rank"),  # type: ignore[arg-type]
+            chunk=e["chunk"],
+            score=float(e["score"]),
+            keyword_score=e.get("keyword_score"),
+            dense_score=e.get("dense_score"),
+            keyword_rank=e.get("keyword_rank"),
+            dense_rank=e.get("dense_rank"),
         )
         for e in ordered
     ]

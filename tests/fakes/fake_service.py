@@ -12,8 +12,18 @@ from typing import Any
 from rag.errors import ModelUnavailableError
 from rag.service import Sanad
 from rag.types import (
-    Answer, AnswerDelta, Article, Chunk, Citation, DocInfo, FileFailure, Hit, IngestReport, SearchFilters,
-    SearchResult, Turn,
+    Answer,
+    AnswerDelta,
+    Article,
+    Chunk,
+    Citation,
+    DocInfo,
+    FileFailure,
+    Hit,
+    IngestReport,
+    SearchFilters,
+    SearchResult,
+    Turn,
 )
 
 ARTICLE_TEXT = ("أكد مصدر عسكري أن نحو 70 جنديا نقلوا جوا إلى روسيا للعلاج.\n\n"
@@ -95,7 +105,7 @@ class FakeAnswerer:
         a = next(iter(self.store.articles.values()))
         end = a.text.index(".") + 1
         cite = Citation(1, a.doc_id, a.title, a.source, a.text[:end], 0, end, 0.9, a.published)
-        return Answer(f"نقل نحو 70 جنديا إلى روسيا [1].", (cite,), True, False,
+        return Answer("نقل نحو 70 جنديا إلى روسيا [1].", (cite,), True, False,
                       "extractive" if extractive else "llm", None if extractive else "fake",
                       question=question, timings_ms={"retrieval": 1.0})
 

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -50,7 +50,7 @@ def passages_of(body: dict[str, Any]) -> dict[int, str]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class FakeOllama:
@@ -73,7 +73,7 @@ class FakeOllama:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def script(self, *replies: Script) -> "FakeOllama":
+    def script(self, *replies: Script) -> FakeOllama:
         """Queue replies for the next chat requests (then ``default`` answers)."""
         self.replies.extend(replies)
         return self
@@ -81,7 +81,7 @@ class FakeOllama:
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests if r["path"] == "/api/chat"]
 
-    def start(self) -> "FakeOllama":
+    def start(self) -> FakeOllama:
         fake = self
 
         class Handler(_Handler):

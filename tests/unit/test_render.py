@@ -102,7 +102,6 @@ def test_source_label_shows_file_name_not_folder():
 
 # --- the chat handlers over a fake-stepped facade (gradio imported, nothing launched) -----------------
 def test_chat_handler_streams_then_links_markers_and_fills_sources():
-    import threading
 
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
@@ -118,7 +117,6 @@ def test_chat_handler_streams_then_links_markers_and_fills_sources():
 
 
 def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
-    import threading
 
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
@@ -129,7 +127,6 @@ def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
 
 
 def test_upload_and_remove_handlers(tmp_path):
-    import threading
 
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
