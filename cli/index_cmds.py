@@ -18,7 +18,8 @@ __all__ = ["register", "summary_line"]
 
 
 class _Bar:
-    """A tqdm bar over files with chunks and chunks/s as postfix; silent when stderr is not a terminal."""
+    """A tqdm bar over files with chunks and chunks/s as postfix (or the vectors being added to an index
+    built keyword-only, announced in one line); silent otherwise when stderr is not a terminal."""
 
     def __init__(self, enabled: bool) -> None:
         from tqdm import tqdm
@@ -36,6 +37,12 @@ class _Bar:
             self._chunks = done
             rate = done / max(time.perf_counter() - self._started, 1e-9)
             self._bar.set_postfix_str(f"{done}/{total} chunks, {rate:.1f} chunks/s", refresh=False)
+        elif stage == "vectors":  # an index built keyword-only: its stored chunks get vectors first
+            if done == 0 and total:  # said even without a terminal: this can take a while
+                self._bar.write(f"info: the index was built without vectors; adding them to {total} stored chunks",
+                                file=sys.stderr)
+            rate = done / max(time.perf_counter() - self._started, 1e-9)
+            self._bar.set_postfix_str(f"adding vectors: {done}/{total} stored chunks, {rate:.1f}/s", refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:

@@ -25,6 +25,8 @@ __all__ = [
     "append_trimmed_span",
     "detect_language",
     "arabic_ratio",
+    "question_type",
+    "mentions_type",
 ]
 
 # Harakat, tanween, shadda, sukun, superscript alef, Quranic marks; tatweel separately.
@@ -220,3 +222,44 @@ def detect_language(text: str, default: str = "ar") -> str:
     if arabic + latin == 0:
         return default
     return "ar" if arabic / (arabic + latin) >= 0.3 else "en"
+
+
+# --- what a question asks for ---------------------------------------------------------------------
+# Only the types a sentence can be checked for without a tagger: a number or a date. Patterns run on
+# ``normalize``d text (alef/ya/ta marbuta folded, digits Western), so one spelling covers the variants.
+_ASKS_DATE = re.compile(
+    r"(?:^|\s)(?:متي|في اي (?:عام|سنه|شهر|يوم|تاريخ|قرن)|ما (?:هو )?تاريخ|منذ متي|الي متي)(?:\s|$)"
+    r"|\b(?:when|what year|which year|what date|in what year|what century)\b")
+_ASKS_NUMBER = re.compile(
+    r"(?:^|\s)(?:ب?كم|ما (?:هو |هي )?(?:عدد|نسبه|مساحه|طول|عرض|ارتفاع|عمق|قيمه|سعر|حجم|مبلغ|وزن|سرعه|مده))(?:\s|$)"
+    r"|\b(?:how (?:many|much|long|old|far|tall|large|big)|what (?:percentage|percent|number|proportion))\b")
+_MONTHS = (r"يناير|فبراير|مارس|ابريل|مايو|ماي|يونيو|يونيه|جوان|يوليو|يوليه|جويليه|اغسطس|اوت|سبتمبر|اكتوبر|نوفمبر|ديسمبر"
+           r"|كانون|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين"
+           r"|january|february|march|april|may|june|july|august|september|october|november|december")
+_DATE_WORDS = re.compile(rf"(?:^|\W)(?:ال|ب|في|و)?(?:{_MONTHS})(?:\W|$)|\b1\d{{3}}\b|\b20\d{{2}}\b|القرن|century")
+_NUMBER_WORDS = re.compile(
+    r"\d|(?:^|\W)(?:و|ب|ال|وال|بال)?(?:واحد|اثن|اثنت|ثلاث|اربع|خمس|ست|سبع|ثماني|ثمان|تسع|عشر|ماء|مء|ماءت|الف|الاف"
+    r"|مليون|ملايين|مليار|مليارات|نصف|ربع|ثلث)(?:ه|ون|ين|ان|ات|ا|ي|تين|تان)?(?=\W|$)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundreds?|thousands?|millions?|billions?|dozens?|half)\b")
+
+
+def question_type(question: str) -> str:
+    """``"date"``, ``"number"`` or ``"other"``: what kind of answer the question asks for (Arabic or
+    English question words). Why: a sentence that names the question's entities but holds no number
+    cannot answer "how many ...?", which is what near-miss questions look like."""
+    text = normalize(question).lower()
+    if _ASKS_DATE.search(text):
+        return "date"
+    if _ASKS_NUMBER.search(text):
+        return "number"
+    return "other"
+
+
+def mentions_type(sentence: str, kind: str) -> bool:
+    """Whether ``sentence`` contains an answer of ``kind`` (any sentence can answer ``"other"``)."""
+    text = normalize(sentence).lower()
+    if kind == "date":
+        return bool(_DATE_WORDS.search(text))
+    if kind == "number":
+        return bool(_NUMBER_WORDS.search(text))
+    return True

@@ -40,6 +40,8 @@ class ModelProfile:
     cross_lingual_cosine: float = 1.01
     cross_lingual_margin: float = 0.0
     answerable_cosine: float = 1.01
+    answerability: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    answerability_threshold: float = 0.0
     fitted_on: str = ""
     known: bool = True
 
@@ -84,6 +86,7 @@ def load_profile(key: str | None, directory: Path = PROFILES_DIR) -> ModelProfil
         return ModelProfile(**{**CONSERVATIVE.to_json(), "key": key}, known=False)
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw["calibration"] = {k: tuple(v) for k, v in raw.get("calibration", {}).items()}
+    raw["answerability"] = {k: tuple(v) for k, v in raw.get("answerability", {}).items()}
     for name in ("both", "keyword", "dense"):
         raw["calibration"].setdefault(name, CONSERVATIVE.calibration[name])
     known = {f.name for f in fields(ModelProfile)}

@@ -31,7 +31,8 @@ from rag.uploads import ingest_uploads
 __all__ = ["Sanad", "Progress"]
 
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is "files" or "chunks"."""
+"""progress(stage, done, total): stage is "files", "chunks", or "vectors" (stored chunks of an index built
+keyword-only getting their vectors, before any file is read)."""
 
 
 class _Ingestor(Protocol):

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rag import arabic
 from rag.errors import ModelUnavailableError
+from rag.generation.answerability import Judgement, judge
 from rag.generation.citations import StoredVectors, check_citations
 from rag.generation.condense import condense_fallback, condense_with_llm
 from rag.generation.context import NO_ANSWER, PromptContext, build_context, estimate_tokens
@@ -105,8 +106,15 @@ class Answerer:
         run.result = self.retriever.search(query, k=k, filters=filters)
         run.mark("retrieval")
         hits = run.result.hits
+        mode = "llm" if use_llm else "extractive"
         if not hits or run.result.confidence < self.profile.refusal_threshold:
-            yield self._refusal(run, hits, "llm" if use_llm else "extractive")
+            yield self._refusal(run, hits, mode)
+            return
+        judgement = judge(query, hits, self.embedder, self.profile, run.result.confidence)
+        if judgement is not None:
+            run.mark("answerability")
+        if judgement is not None and judgement.score < self.profile.answerability_threshold:
+            yield self._refusal(run, hits, mode, why=_unanswered_note(judgement, self.profile.answerability_threshold))
             return
         if use_llm:
             try:
@@ -114,7 +122,7 @@ class Answerer:
                 return
             except ModelUnavailableError as exc:
                 run.notes.append(f"Ollama is not available ({exc}); answering without an LLM.")
-        yield self._extractive(run, query, hits)
+        yield self._extractive(run, query, hits, judgement)
 
     # --- steps ---------------------------------------------------------------------------------
     def _standalone(self, run: _Run, history: Sequence[Turn], use_llm: bool) -> tuple[str, bool]:
@@ -141,8 +149,9 @@ class Answerer:
         return Answer(answer=in_lang(REFUSAL, run.lang), citations=(), grounded=False, refused=True, mode=mode,  # type: ignore[arg-type]
                       model=model, notes=tuple(notes), passages=tuple(hits), **run.base())
 
-    def _extractive(self, run: _Run, query: str, hits: Sequence[Hit]) -> Answer:
-        text, citations = extractive_answer(query, hits, embedder=self.embedder, profile=self.profile)
+    def _extractive(self, run: _Run, query: str, hits: Sequence[Hit], judgement: Judgement | None) -> Answer:
+        text, citations = extractive_answer(query, hits, embedder=self.embedder, profile=self.profile,
+                                            judgement=judgement)
         run.notes.append(in_lang(NO_LLM_NOTE, run.lang))
         if citations and run.lang != arabic.detect_language(citations[0].quote):
             run.notes.append(in_lang(QUOTED_NOTE, run.lang))
@@ -242,6 +251,11 @@ def _with_usage(answer: Answer, usage: Usage) -> Answer:
 def _low_confidence_note(run: _Run, threshold: float) -> str:
     confidence = run.result.confidence if run.result is not None else 0.0
     return f"retrieval confidence {confidence:.2f} is below the refusal threshold {threshold:.2f}"
+
+
+def _unanswered_note(judgement: Judgement, threshold: float) -> str:
+    return (f"no retrieved sentence answers what is asked (best sentence judged {judgement.score:.2f}, "
+            f"below the answerability threshold {threshold:.2f})")
 
 
 def _check_notes(dropped: int, repointed: int, unsupported: int) -> list[str]:

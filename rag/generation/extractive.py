@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag import arabic
+from rag.generation.answerability import Judgement, is_cross_lingual
 from rag.generation.citations import make_citation
 from rag.generation.context import QueryTerms, sentence_score
 from rag.ports import Embedder
 from rag.profile import ModelProfile
 from rag.types import Citation, Hit
 
-__all__ = ["extractive_answer", "rank_sentences"]
+__all__ = ["extractive_answer", "rank_sentences", "rank_by_meaning", "answering_sentences"]
 
 #: below this a sentence shares only stray character n-grams with the question (no stem, < 30% of grams)
 _MIN_SCORE = 0.6
+#: a second sentence is quoted only when judged at least this fraction as likely to answer as the best
+SECOND_RATIO = 0.8
 
 
 def rank_sentences(question: str, hits: Sequence[Hit], *, passages: int = 3) -> list[tuple[float, int, int, int]]:
@@ -52,13 +55,29 @@ def rank_by_meaning(question: str, hits: Sequence[Hit], embedder: Embedder, thre
     return sorted((row for row in scored if row[0] >= threshold), key=lambda row: -row[0])
 
 
+def answering_sentences(judgement: Judgement, threshold: float) -> list[tuple[float, int, int, int]]:
+    """The one or two sentences that answer: the best-judged one, and the runner-up only when it is
+    judged an answer too and nearly as likely (quoting the neighbourhood buries the answer)."""
+    ranked = judgement.sentences
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    if len(ranked) > 1 and ranked[1].score >= max(threshold, SECOND_RATIO * ranked[0].score):
+        chosen.append(ranked[1])
+    return [(s.score, s.hit, s.start, s.end) for s in chosen]
+
+
 def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int = 3, passages: int = 3,
-                      embedder: Embedder | None = None, profile: ModelProfile | None = None) -> tuple[str, tuple[Citation, ...]]:
+                      embedder: Embedder | None = None, profile: ModelProfile | None = None,
+                      judgement: Judgement | None = None) -> tuple[str, tuple[Citation, ...]]:
     """Answer text (one quoted sentence per line, each followed by ``[n]``) and its citations;
-    ("", ()) when no sentence shares anything with the question. A question in another language than
-    the passages is matched by meaning (the embedder), and gets at most two sentences."""
-    cross = bool(hits) and arabic.detect_language(question) != arabic.detect_language(hits[0].chunk.text)
-    if cross and embedder is not None and profile is not None:
+    ("", ()) when no sentence shares anything with the question. With an answerability judgement the
+    sentences it scores best are quoted; otherwise a question in another language than the passages is
+    matched by meaning (the embedder) and gets at most two sentences, and a same-language one by words."""
+    cross = is_cross_lingual(question, hits)
+    if judgement is not None and profile is not None:
+        chosen = answering_sentences(judgement, profile.answerability_threshold)
+    elif cross and embedder is not None and profile is not None:
         chosen = rank_by_meaning(question, hits, embedder, profile.answerable_cosine, passages=passages)[:2]
     else:
         chosen = rank_sentences(question, hits, passages=passages)[:max_sentences]

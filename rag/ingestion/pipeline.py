@@ -7,6 +7,9 @@ has been committed with them. Every run (and every remove) first deletes the chu
 not complete and drops that record, so a Ctrl-C or kill leaves neither duplicates nor orphans; the article
 is simply ingested again if its file is part of the run.
 
+Vectors later: an index built keyword-only (no model loaded) gets vectors for all its stored chunks on the
+first ingest that has a model, before any file is read (see ``backfill``), and is then an ordinary index.
+
 Throughput: chunks of many articles are embedded together (large batches sort by length inside
 sentence-transformers), so per-article overhead stays small next to the model.
 """
@@ -20,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import IngestError
+from rag.ingestion.backfill import backfill_vectors
 from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
-from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
+from rag.retrieval.embedder import KEYWORD_ONLY_MODEL, built_without_vectors
 from rag.settings import Settings
 from rag.types import Article, Chunk, FileFailure, IngestReport
 from rag.uploads import UPLOAD_PREFIX
@@ -32,6 +36,7 @@ Progress = Callable[[str, int, int], None]
 Discover = Callable[[Sequence[Path]], tuple[list[Path], list[FileFailure]]]
 Load = Callable[[Path], tuple[list[Article], list[FileFailure]]]
 Chunker = Callable[[Article, Callable[[str], int], int, int], list[Chunk]]
+_CHUNKING = ("chunk_size", "chunk_overlap")
 
 
 @dataclass
@@ -104,10 +109,12 @@ class IngestPipeline:
         """Index files and folders; broken files land in ``report.failed`` instead of stopping the run.
         ``sources`` names files whose path means nothing to the user (uploads staged in a temp folder)."""
         started = time.perf_counter()
-        self.store.ensure_signature(self.signature())
+        needs_vectors = self._check_signature()
         records = self._recover()
         files, failures = self._discover_fn()([Path(p) for p in paths])
         run = _Run(IngestReport(failed=list(failures)), progress)
+        if needs_vectors:
+            self._backfill(run)
         seen: dict[str, str] = {}
         failed_files = {f.path for f in failures}
         batch = _Batch()
@@ -155,6 +162,24 @@ class IngestPipeline:
         self.keyword.commit()  # an empty version, stamped into the new collection: no process serves stale hits
 
     # --- steps ----------------------------------------------------------------------------------
+    def _check_signature(self) -> bool:
+        """Record or check the signature. True when the index was built keyword-only and a model is loaded
+        now: then only the chunking must match, and ``_backfill`` records the model once vectors exist."""
+        signature = self.signature()
+        if self.embedder is not None and built_without_vectors(self.store.collection_meta()):
+            self.store.ensure_signature({k: signature[k] for k in _CHUNKING})
+            return True
+        self.store.ensure_signature(signature)
+        return False
+
+    def _backfill(self, run: _Run) -> None:
+        """Vectors for every chunk stored without one, then the model's signature (the keyword index keeps
+        its chunks: ids and text do not change)."""
+        embedded = backfill_vectors(self.store, self._vectors, self.signature(), batch_size=self.flush_chunks,
+                                    progress=run.progress)
+        run.report.chunks_embedded += embedded
+        self.store.ensure_signature(self.signature())
+
     def _recover(self) -> dict[str, DocRecord]:
         """Undo what an interrupted run left half-done; returns the complete records."""
         records = self.store.doc_records()

@@ -132,10 +132,14 @@ class HybridRetriever:
         return translation, True, None
 
     def _corpus_info(self) -> tuple[str, bool]:
-        """(corpus language, store built keyword-only), re-read only when the keyword index version moves."""
+        """(corpus language, store built keyword-only), re-read only when the keyword index version moves,
+        or on every search while a loaded model meets a keyword-only store: an ingest (in any process) may
+        add the vectors without touching the keyword index."""
         version = getattr(self.keyword, "version", None)
-        if self._corpus is not None and self._corpus[0] == version and version is not None:
-            return self._corpus[1], self._corpus[2]
+        cached = self._corpus
+        if cached is not None and cached[0] == version and version is not None and not (
+                cached[2] and self.embedder is not None):
+            return cached[1], cached[2]
         meta = self.store.collection_meta()
         keyword_only = built_without_vectors(meta)
         lang = str(meta.get(LANG_KEY) or self._registry_lang() or getattr(self.keyword, "lang", None) or "ar")

@@ -5,6 +5,7 @@ never tries to download its own embedding model) and ``{collection}__docs`` hold
 (full text, content hash, ingest status) under a constant 1-d vector. The chunk collection's metadata
 carries the embedding/chunking signature and the keyword index's version stamp ("sanad:*" keys).
 The same code works embedded (PersistentClient) and against a ``chroma run`` server (HttpClient).
+Vectors for a collection built keyword-only are staged and swapped in by ``store_vectors.VectorSwap``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 from rag.errors import ModelMismatchError, StoreError
 from rag.ports import DocRecord
+from rag.retrieval.store_vectors import CHUNK_CONFIGURATION, VectorSwap
 from rag.settings import Settings
 from rag.types import Article, Chunk, DocInfo, SearchFilters
 
@@ -38,6 +40,7 @@ class ChromaStore:
         self._chunks: Any = None
         self._docs: Any = None
         self._lv: Any = None
+        self._swap = VectorSwap(client, collection, self._guard)
         self._guard("open the collections", self._open)
 
     @classmethod
@@ -66,8 +69,9 @@ class ChromaStore:
     def _open(self) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
+        self._swap.recover()  # a vector swap a crash interrupted is finished (or undone) before any read
         self._chunks = self._client.get_or_create_collection(
-            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            self._name, configuration=CHUNK_CONFIGURATION, embedding_function=None
         )
         self._docs = self._client.get_or_create_collection(self._docs_name, embedding_function=None)
         self._lv = ChromaVectorStore(chroma_collection=self._chunks)
@@ -86,9 +90,12 @@ class ChromaStore:
 
     # --- signature and collection metadata ------------------------------------------------------
     def collection_meta(self) -> dict[str, Any]:
-        """Fresh from Chroma each time: another process (ingest, keyword commit) may have changed it."""
-        meta = self._guard("read collection metadata", lambda: self._client.get_collection(self._name).metadata)
-        return {k: v for k, v in (meta or {}).items() if not k.startswith("hnsw:")}
+        """Fresh from Chroma each time: another process (ingest, keyword commit) may have changed it, or
+        swapped in a collection with vectors (then this one's handles are reopened on the new one)."""
+        current = self._guard("read collection metadata", lambda: self._client.get_collection(self._name))
+        if current.id != self._chunks.id:
+            self._guard("reopen the collections", self._open)
+        return {k: v for k, v in (current.metadata or {}).items() if not k.startswith("hnsw:")}
 
     def update_collection_meta(self, values: Mapping[str, Any]) -> None:
         """Merge ``values`` into the metadata (Chroma's modify replaces it, so unrelated keys are re-sent)."""
@@ -197,6 +204,20 @@ class ChromaStore:
     def count_chunks(self) -> int:
         return int(self._guard("count chunks", self._chunks.count))
 
+    # --- vectors for an index built keyword-only (see store_vectors) -----------------------------
+    def staged_vector_ids(self, signature: Mapping[str, Any]) -> set[str]:
+        return self._swap.staged_ids(signature)
+
+    def stage_vectors(self, chunk_ids: Sequence[str], embeddings: Sequence[Sequence[float]]) -> None:
+        self._swap.stage(chunk_ids, embeddings)
+
+    def adopt_staged_vectors(self, signature: Mapping[str, Any]) -> None:
+        """The live metadata (keyword version, language, ...) carries over; the signature replaces the
+        keyword-only one, exactly as ``ensure_signature`` records it for a collection built with vectors."""
+        meta = {**self.collection_meta(), **{META_PREFIX + k: v for k, v in signature.items()}}
+        self._swap.adopt(meta)
+        self._guard("reopen the collections", self._open)
+
     # --- article registry -----------------------------------------------------------------------
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
         self.put_docs([(article, chunks)], status)
@@ -279,7 +300,7 @@ class ChromaStore:
 
         def _drop() -> None:
             existing = {getattr(c, "name", c) for c in self._client.list_collections()}
-            for name in (self._name, self._docs_name):
+            for name in (self._name, self._docs_name, *self._swap.names):
                 if name in existing:
                     self._client.delete_collection(name)
             self._open()

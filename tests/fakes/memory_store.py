@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.errors import ModelMismatchError, StoreError
 from rag.types import Article, Chunk, DocInfo, SearchFilters
 
 
@@ -25,8 +26,15 @@ class MemoryStore:
         self.vectors: dict[str, np.ndarray] = {}
         self.docs: dict[str, dict[str, Any]] = {}
         self.meta_reads = 0
+        #: vectors staged for an index built keyword-only: chunk id -> (the chunk as staged, vector)
+        self.staged: dict[str, tuple[Chunk, np.ndarray]] = {}
+        self.staged_signature: dict[str, Any] | None = None
 
     def ensure_signature(self, signature: Mapping[str, Any]) -> None:
+        """ChromaStore's rule: record what is missing, refuse what differs."""
+        differing = [k for k, v in signature.items() if f"sig:{k}" in self.meta and str(self.meta[f"sig:{k}"]) != str(v)]
+        if differing:
+            raise ModelMismatchError(f"built with another {', '.join(differing)}", hint="reset")
         self.meta.update({f"sig:{k}": v for k, v in signature.items()})
 
     def collection_meta(self) -> dict[str, Any]:
@@ -66,7 +74,7 @@ class MemoryStore:
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
         self.docs[article.doc_id] = {"doc_id": article.doc_id, "title": article.title, "source": article.source,
                                      "published": article.published, "chunks": chunks, "status": status,
-                                     "lang": article.lang, "article": article}
+                                     "lang": article.lang, "content_hash": article.content_hash, "article": article}
 
     def delete_doc(self, doc_id: str) -> None:
         self.docs.pop(doc_id, None)
@@ -84,6 +92,24 @@ class MemoryStore:
 
     def count_chunks(self) -> int:
         return len(self.chunks)
+
+    def staged_vector_ids(self, signature: Mapping[str, Any]) -> set[str]:
+        if self.staged_signature != dict(signature):
+            self.staged, self.staged_signature = {}, dict(signature)
+        return {cid for cid, (chunk, _) in self.staged.items() if self.chunks.get(cid) == chunk}
+
+    def stage_vectors(self, chunk_ids: Sequence[str], embeddings: Sequence[Sequence[float]]) -> None:
+        for cid, vector in zip(chunk_ids, embeddings, strict=True):
+            v = np.asarray(vector, dtype=np.float32)
+            self.staged[cid] = (self.chunks[cid], v / (np.linalg.norm(v) or 1.0))
+
+    def adopt_staged_vectors(self, signature: Mapping[str, Any]) -> None:
+        lacking = [cid for cid, chunk in self.chunks.items() if cid not in self.staged or self.staged[cid][0] != chunk]
+        if lacking or self.staged_signature != dict(signature):
+            raise StoreError(f"{len(lacking)} chunks have no staged vector", hint="ingest again")
+        self.vectors = {cid: self.staged[cid][1] for cid in self.chunks}
+        self.meta.update({f"sig:{k}": v for k, v in signature.items()})
+        self.staged, self.staged_signature = {}, None
 
 
 def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:

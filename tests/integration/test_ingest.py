@@ -195,8 +195,8 @@ def test_keyword_only_mode_when_the_model_is_missing(make_settings, articles: Pa
     status = json.loads(_cli(["status", "--json"], env).stdout)
     assert status["embed_mode"] == "keyword-only" and status["chunks"] > 0
 
-    refused = _cli(["ingest", str(articles)], _env(make_settings().data_dir))
-    assert refused.exit_code == 2 and "keyword-only" in refused.stderr
+    upgraded = _cli(["ingest", str(articles)], _env(make_settings().data_dir))  # tests/integration/test_backfill.py
+    assert upgraded.exit_code == 0 and "adding them to" in upgraded.stderr
 
 
 def test_chroma_store_filters_meta_and_registry(make_settings) -> None:

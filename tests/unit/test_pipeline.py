@@ -313,14 +313,20 @@ def test_remove(corpus: Path) -> None:
     assert_consistent(pipe)
 
 
-def test_keyword_only_mode_then_a_model_is_refused(corpus: Path) -> None:
+def test_keyword_only_mode_records_the_keyword_only_signature(corpus: Path) -> None:
+    """A later ingest with a model adds the vectors: tests/unit/test_backfill.py."""
     store, keyword = FakeStore(), FakeKeyword()
     report = make(None, store, keyword).ingest([corpus])
     assert len(report.added) == 6 and report.chunks_embedded == 0
     assert store.meta["sanad:embed_model"] == KEYWORD_ONLY_MODEL
     assert all(vector == [1.0] for _, vector in store.chunks.values())
+
+
+def test_an_index_with_vectors_refuses_a_keyword_only_ingest(corpus: Path) -> None:
+    store = FakeStore()
+    make(FakeEmbedder(), store).ingest([corpus])
     with pytest.raises(ModelMismatchError):
-        make(FakeEmbedder(), store, keyword).ingest([corpus])
+        make(None, store).ingest([corpus])
 
 
 def test_signature_includes_chunking() -> None:
