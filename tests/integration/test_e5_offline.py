@@ -67,3 +67,19 @@ def test_english_claim_citing_the_wrong_arabic_passage_is_unsupported(service) -
     bad = check_citations(f"{claim} [2].", passages, service.embedder, profile=profile)
     assert good.unsupported == () and good.citations[0].supported
     assert bad.unsupported == (claim + ".",)
+
+
+NEAR_MISS = "How many Russian soldiers were sent to Benghazi?"  # Benghazi and Russia are there; no such soldiers
+
+
+@pytest.mark.xfail(strict=True, reason="answerability gate not fitted for e5 yet (rag/profiles/multilingual-e5-small.json "
+                   "has no answerability weights, threshold 0): the near miss is answered with the soldiers' "
+                   "sentence; remove this mark once the gate is fitted")
+def test_near_miss_question_is_refused_in_extractive_mode(service) -> None:  # type: ignore[no-untyped-def]
+    # a near miss, not an off-topic question: the article about soldiers, Russia and Benghazi is found...
+    result = service.search(NEAR_MISS, k=5)
+    assert SOLDIERS in [h.chunk.doc_id for h in result.hits[:3]]
+    # ...but no sentence says how many Russian soldiers went to Benghazi: refused, nothing quoted
+    answer = service.ask(NEAR_MISS, extractive=True)
+    assert answer.refused, answer.answer
+    assert not answer.citations
