@@ -2,7 +2,7 @@
 ANT news articles, the whole suite asked in extractive mode (no LLM), and one markdown table.
 
     python benchmarks/seeds_news.py [--embed-model DIR] [--suite eval/suites/seeds.jsonl] [--build-only]
-                                    [--indexes news,alone] [--out DIR] [--workers N]
+                                    [--indexes news,alone] [--news DIR] [--seeds DIR] [--out DIR] [--workers N]
 
 The index is built once through the real pipeline (``rag.wiring.build_service``: cleaning, chunking,
 embedding, embedded Chroma, BM25) from ``../shared/eval/dev/corpus_news_dev`` (3,000 articles) plus
@@ -140,11 +140,11 @@ def misses(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def evaluate(label: str, settings: Settings, suite: Path, out: Path, workers: int) -> dict[str, Any]:
+def evaluate(label: str, settings: Settings, suite: Path, seeds: Path, out: Path, workers: int) -> dict[str, Any]:
     if out.exists():
         shutil.rmtree(out)  # a fresh run: the code under test may have changed since the last one
     started = time.perf_counter()
-    outcome = run_eval(settings, suite, out, corpus=SEEDS, mode="extractive", use_index=True, workers=workers)
+    outcome = run_eval(settings, suite, out, corpus=seeds, mode="extractive", use_index=True, workers=workers)
     print(f"\n### {label}: {len(outcome.rows)} questions, extractive, {time.perf_counter() - started:.0f} s "
           f"(rows: {out / 'results.jsonl'})\n")
     print("\n".join(table(outcome.summary)))
@@ -158,6 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embed-model", default=os.environ.get("SANAD_EMBED_MODEL", "intfloat/multilingual-e5-small"))
     parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--news", type=Path, default=NEWS, help="the distractor articles (default: %(default)s)")
+    parser.add_argument("--seeds", type=Path, default=SEEDS, help="the five sample articles (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=CACHE / "seeds_news_eval")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--build-only", action="store_true", help="build (or update) the indexes and stop")
@@ -171,20 +173,20 @@ def main() -> None:
     print(f"commit {commit()} · embed model {args.embed_model} · suite {args.suite} · cache {CACHE}")
     runs: list[tuple[str, Settings, str]] = []
     if "news" in indexes:
-        settings, news = build_index("seeds_news", [NEWS, SEEDS], args.embed_model)
+        settings, news = build_index("seeds_news", [args.news, args.seeds], args.embed_model)
         print(f"index seeds + 3,000 news: {news['documents']} documents, {news['chunks']} chunks; first build "
               f"{news['ingest_seconds']:.0f} s for {news['chunks_embedded']} chunks "
               f"({news['chunks_embedded'] / max(news['ingest_seconds'], 1e-9):.1f} chunks/s, commit {news['commit']});"
               f" this run's ingest {news['last_ingest_seconds']:.1f} s ({news['last_ingest']['unchanged']} unchanged)")
         runs.append(("seeds + 3,000 news", settings, "news"))
     if "alone" in indexes:
-        settings, alone = build_index("seeds_alone", [SEEDS], args.embed_model)
+        settings, alone = build_index("seeds_alone", [args.seeds], args.embed_model)
         print(f"index seeds alone: {alone['documents']} documents, {alone['chunks']} chunks")
         runs.append(("seeds alone", settings, "alone"))
     if args.build_only:
         return
     for label, settings, folder in runs:
-        evaluate(label, settings, args.suite, args.out / folder, args.workers)
+        evaluate(label, settings, args.suite, args.seeds, args.out / folder, args.workers)
 
 
 if __name__ == "__main__":
