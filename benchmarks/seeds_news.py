@@ -61,6 +61,16 @@ COLUMNS = (
     ("false refusals", "abstention.false_refusal_rate"),
 )
 TYPES = ("single", "multi", "variant", "crosslingual", "unanswerable")
+#: issue 10's bars: (label, group, metric key, bar, higher is better); group "ar"/"en" = by_lang, "all" = overall
+BARS = (
+    ("Arabic doc hit@1", "ar", "retrieval.doc_hit@1", 0.93, True),
+    ("Arabic doc hit@5", "ar", "retrieval.doc_hit@5", 0.98, True),
+    ("English doc hit@1", "en", "retrieval.doc_hit@1", 0.80, True),
+    ("English doc hit@5", "en", "retrieval.doc_hit@5", 0.95, True),
+    ("Arabic answer contains (extractive)", "ar", "answer.contains", 0.85, True),
+    ("refusal recall", "all", "abstention.recall", 0.80, True),
+    ("false refusals", "all", "abstention.false_refusal_rate", 0.05, False),
+)
 
 
 def commit() -> str:
@@ -117,6 +127,17 @@ def table(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def bars(summary: dict[str, Any]) -> list[str]:
+    lines = ["| bar | value | target | met |", "|---|---:|---:|---|"]
+    for label, group, key, target, higher in BARS:
+        metrics = summary["metrics"] if group == "all" else summary["by_lang"].get(group, {})
+        value = metrics.get(key)
+        met = value is not None and (value >= target if higher else value <= target)
+        sign = ">=" if higher else "<="
+        lines.append(f"| {label} | {format_metric(value, key)} | {sign} {target:.2f} | {'yes' if met else 'NO'} |")
+    return lines
+
+
 def misses(rows: list[dict[str, Any]]) -> list[str]:
     """One line per question that missed a bar: not first, not in the top 5, answer missing, wrong refusal."""
     lines = []
@@ -148,6 +169,8 @@ def evaluate(label: str, settings: Settings, suite: Path, seeds: Path, out: Path
     print(f"\n### {label}: {len(outcome.rows)} questions, extractive, {time.perf_counter() - started:.0f} s "
           f"(rows: {out / 'results.jsonl'})\n")
     print("\n".join(table(outcome.summary)))
+    print()
+    print("\n".join(bars(outcome.summary)))
     lost = misses(outcome.rows)
     print(f"\nmisses ({len(lost)}):" if lost else "\nno misses")
     print("\n".join(lost), flush=True)
