@@ -25,10 +25,16 @@ import retrieval as bench  # noqa: E402
 from rag import arabic  # noqa: E402
 from rag.profile import PROFILES_DIR, load_profile, profile_key  # noqa: E402
 from rag.retrieval.confidence import auroc, confidence, fit_logistic  # noqa: E402
-from rag.retrieval.fusion import dense_weight_for, keyword_clarity, rrf_fuse  # noqa: E402
+from rag.retrieval.fusion import dense_weight_for, fuse, keyword_clarity  # noqa: E402
 
-GRID = {"dense_floor": (0.0, 0.25, 0.5, 0.75, 1.0), "clear_keyword_gap": (0.1, 0.15, 0.25),
-        "untranslated_keyword_factor": (0.0, 0.1, 0.25), "dense_weight": (0.75, 1.0, 1.5)}
+#: per fusion method, the values tried (a weighted sum adds raw cosines, so its dense weights are larger)
+GRIDS = {
+    "rrf": {"dense_floor": (0.0, 0.25, 0.5, 0.75, 1.0), "clear_keyword_gap": (0.1, 0.15, 0.25),
+            "untranslated_keyword_factor": (0.0, 0.1, 0.25), "dense_weight": (0.75, 1.0, 1.5)},
+    "linear": {"dense_floor": (0.25, 0.5, 1.0), "clear_keyword_gap": (0.15, 0.25, 0.4),
+               "untranslated_keyword_factor": (0.0, 0.05, 0.1, 0.25), "dense_weight": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)},
+}
+FITTED = ("fusion", *GRIDS["rrf"])
 
 
 def candidates(service: Any, suites: list[str]) -> list[dict[str, Any]]:
@@ -45,16 +51,17 @@ def candidates(service: Any, suites: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def fused_top(row: dict[str, Any], p: dict[str, float]) -> list[str]:
+def fused_top(row: dict[str, Any], p: dict[str, Any]) -> list[str]:
+    """The product's fusion (rag/retrieval/fusion.py), as HybridRetriever._rank applies it."""
     kw_weight = p["untranslated_keyword_factor"] if row["cross"] else 1.0
     trusted = bool(row["kw"]) and not row["cross"]
     clarity = keyword_clarity([s for _, s in row["kw"]], p["clear_keyword_gap"]) if trusted else 0.0
-    hits = rrf_fuse(row["kw"], row["dense"], keyword_weight=kw_weight,
-                    dense_weight=dense_weight_for(p["dense_weight"], clarity, p["dense_floor"]))
+    hits = fuse(p["fusion"], row["kw"], row["dense"], keyword_weight=kw_weight,
+                dense_weight=dense_weight_for(p["dense_weight"], clarity, p["dense_floor"]))
     return [h.chunk.doc_id for h in hits[:5]]
 
 
-def score(rows: list[dict[str, Any]], p: dict[str, float]) -> dict[str, tuple[float, float]]:
+def score(rows: list[dict[str, Any]], p: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """suite -> (doc hit@1, doc hit@5), plus "pooled" over the Arabic suites."""
     acc: dict[str, list[int]] = {}
     for row in rows:
@@ -73,11 +80,13 @@ def objective(s: dict[str, tuple[float, float]]) -> float:
     return sum(s["pooled"]) + sum(s.get("cross", (0.0, 0.0)))
 
 
-def fit_fusion(rows: list[dict[str, Any]]) -> dict[str, float]:
+def fit_fusion(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The method and constants with the best objective on the odd-numbered questions."""
     fit_rows = [r for r in rows if r["i"] % 2 == 1]
-    best: tuple[float, dict[str, float]] | None = None
-    for values in itertools.product(*GRID.values()):
-        p = dict(zip(GRID, values, strict=True))
+    best: tuple[float, dict[str, Any]] | None = None
+    trials = [{"fusion": method, **dict(zip(grid, values, strict=True))}
+              for method, grid in GRIDS.items() for values in itertools.product(*grid.values())]
+    for p in trials:
         o = objective(score(fit_rows, p))
         if best is None or o > best[0] + 1e-9:
             best = (o, p)
@@ -126,7 +135,7 @@ def main() -> None:
     old = load_profile(key)
     params = fit_fusion(rows)
     held = [r for r in rows if r["i"] % 2 == 0]
-    for name, p in (("previous", {k: getattr(old, k) for k in GRID}), ("fitted", params)):
+    for name, p in (("previous", {k: getattr(old, k) for k in FITTED}), ("fitted", params)):
         print(name, p, {k: (round(a, 3), round(b, 3)) for k, (a, b) in sorted(score(held, p).items())})
     calib, threshold, stats = fit_confidence(own)
     print("calibration", calib, "refusal threshold", threshold, stats)

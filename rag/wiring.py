@@ -29,6 +29,7 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
 
     embedder, embed_error = load_embedder(settings)
     profile = _profile(settings, embedder)
+    settings = _with_profile_chunking(settings, profile)
     if not profile.known:
         warning = (f"warning: no fitted profile for embedding model {profile.key!r}: conservative fusion and refusal "
                    "constants are used; fix: run benchmarks/fit_profile.py --write for this model")
@@ -71,3 +72,11 @@ def _profile(settings: Settings, embedder: Embedder | None) -> ModelProfile:
         profile = load_profile(profile_key(embedder.model_name, embedder.signature()))
     return profile.overridden(keyword_weight=settings.keyword_weight, dense_weight=settings.dense_weight,
                               refusal_threshold=settings.refusal_threshold)
+
+
+def _with_profile_chunking(settings: Settings, profile: ModelProfile) -> Settings:
+    """``settings`` with the profile's chunk size and overlap where the user set none (environment,
+    config file or argument): the best chunk size is measured per model, in that model's tokens."""
+    update = {name: getattr(profile, name) for name in ("chunk_size", "chunk_overlap")
+              if name not in settings.model_fields_set and getattr(profile, name) is not None}
+    return settings.model_copy(update=update) if update else settings

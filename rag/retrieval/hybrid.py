@@ -1,4 +1,4 @@
-"""Hybrid retrieval: Arabic-aware BM25 + dense vectors, fused by weighted RRF, optionally reranked.
+"""Hybrid retrieval: Arabic-aware BM25 + dense vectors, fused as the model's profile says, optionally reranked.
 
 Cross-lingual questions (an English question over Arabic articles) cannot match keywords; when an LLM is
 given the question is translated for the keyword side only (dense embeddings are multilingual), else the
@@ -19,7 +19,7 @@ from rag.profile import ModelProfile, load_profile
 from rag.prompts import PromptLibrary
 from rag.retrieval.confidence import confidence
 from rag.retrieval.embedder import built_without_vectors
-from rag.retrieval.fusion import dense_weight_for, keyword_clarity, limit_per_doc, rrf_fuse
+from rag.retrieval.fusion import dense_weight_for, fuse, keyword_clarity, limit_per_doc
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters, SearchResult
@@ -95,12 +95,12 @@ class HybridRetriever:
 
     def _rank(self, query: str, keyword_hits: Ranked, dense_hits: Ranked, keyword_weight: float, trusted: bool,
               k: int, timings: dict[str, float]) -> list[Hit]:
-        """Weighted RRF (dense weight adapted to how clear the keyword match is), rerank, diversity."""
+        """The profile's fusion (dense weight adapted to how clear the keyword match is), rerank, diversity."""
         gap, floor = self.profile.clear_keyword_gap, self.profile.dense_floor
         clarity = keyword_clarity([score for _, score in keyword_hits], gap) if trusted else 0.0
         dense_weight = dense_weight_for(self.profile.dense_weight, clarity, floor)
-        fused = rrf_fuse(keyword_hits, dense_hits, keyword_weight=keyword_weight, dense_weight=dense_weight,
-                         rrf_k=self.settings.rrf_k)
+        fused = fuse(self.profile.fusion, keyword_hits, dense_hits, keyword_weight=keyword_weight,
+                     dense_weight=dense_weight, rrf_k=self.settings.rrf_k)
         if self.settings.rerank and fused:
             head = fused[: self.settings.rerank_candidates]
             reranked = self._timed(timings, "rerank_ms", lambda: self._get_reranker().rerank(query, head))

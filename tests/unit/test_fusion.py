@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.retrieval.confidence import DEFAULT_CALIBRATION, auroc, confidence, fit_logistic
-from rag.retrieval.fusion import limit_per_doc, rrf_fuse
+from rag.retrieval.fusion import fuse, limit_per_doc, linear_fuse, rrf_fuse
 from rag.types import Chunk
 
 
@@ -35,6 +35,39 @@ def test_weights_shift_the_order() -> None:
 def test_one_empty_side_and_both_empty() -> None:
     assert [h.chunk.chunk_id for h in rrf_fuse([], [(c("x:0"), 0.3), (c("y:0"), 0.2)])] == ["x:0", "y:0"]
     assert rrf_fuse([], []) == []
+
+
+def test_linear_keeps_score_margins_that_ranks_lose() -> None:
+    """A passage far ahead on one side and barely behind on the other wins the weighted sum, while RRF
+    (ranks only) calls it a tie and keeps the keyword side's order."""
+    keyword = [(c("a:0"), 0.90), (c("b:0"), 0.88)]
+    dense = [(c("b:0"), 0.86), (c("a:0"), 0.70)]
+    assert [h.chunk.chunk_id for h in rrf_fuse(keyword, dense)] == ["a:0", "b:0"]
+    hits = linear_fuse(keyword, dense, keyword_weight=1.0, dense_weight=2.0)
+    assert [h.chunk.chunk_id for h in hits] == ["b:0", "a:0"]
+    assert hits[0].score == pytest.approx(0.88 + 2 * 0.86)
+    assert (hits[0].keyword_rank, hits[0].dense_rank, hits[0].keyword_score, hits[0].dense_score) == (2, 1, 0.88, 0.86)
+
+
+def test_linear_gives_a_one_sided_passage_the_other_pools_lowest_score() -> None:
+    keyword = [(c("a:0"), 0.6), (c("b:0"), 0.2)]
+    dense = [(c("a:0"), 0.80), (c("x:0"), 0.90)]
+    hits = {h.chunk.chunk_id: h for h in linear_fuse(keyword, dense, keyword_weight=1.0, dense_weight=2.0)}
+    assert hits["x:0"].score == pytest.approx(0.2 + 2 * 0.90)  # keyword side's lowest, not zero
+    assert hits["b:0"].score == pytest.approx(0.2 + 2 * 0.80)
+    assert hits["x:0"].keyword_score is None and hits["x:0"].keyword_rank is None
+    assert [h.chunk.chunk_id for h in linear_fuse([], dense, dense_weight=1.0)] == ["x:0", "a:0"]
+    assert linear_fuse([], []) == []
+
+
+def test_fuse_dispatches_by_name_and_refuses_an_unknown_method() -> None:
+    keyword = [(c("a:0"), 0.90), (c("b:0"), 0.88)]
+    dense = [(c("b:0"), 0.86), (c("a:0"), 0.70)]
+    assert fuse("linear", keyword, dense, keyword_weight=1.0, dense_weight=2.0)[0].chunk.chunk_id == "b:0"
+    assert fuse("rrf", keyword, dense, keyword_weight=1.0, dense_weight=2.0)[0].chunk.chunk_id == "b:0"
+    assert fuse("rrf", keyword, dense, keyword_weight=1.0, dense_weight=1.0)[0].chunk.chunk_id == "a:0"
+    with pytest.raises(ValueError, match="unknown fusion"):
+        fuse("max", keyword, dense, keyword_weight=1.0, dense_weight=1.0)
 
 
 def test_limit_per_doc() -> None:
