@@ -82,10 +82,13 @@ def commit() -> str:
     return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def build_index(name: str, corpora: list[Path], embed_model: str) -> tuple[Settings, dict[str, Any]]:
+def build_index(name: str, corpora: list[Path], embed_model: str,
+                chunking: dict[str, int]) -> tuple[Settings, dict[str, Any]]:
     """Ingest ``corpora`` into the cached index ``name`` (incremental); the first build's numbers are kept."""
-    data_dir = CACHE / name
-    settings = load_settings(data_dir=data_dir, collection=name, embed_model=embed_model)
+    suffix = f"-c{chunking['chunk_size']}-{chunking['chunk_overlap']}" if chunking else ""
+    data_dir = CACHE / (name + suffix)  # one folder per chunking: the index records it and refuses another
+    overrides: dict[str, Any] = {"data_dir": data_dir, "collection": name, "embed_model": embed_model, **chunking}
+    settings = load_settings(None, **overrides)
     meta_path = data_dir / "build.json"
     service = build_service(settings, load_llm=False)
     if service.embedder is None:
@@ -109,7 +112,9 @@ def build_index(name: str, corpora: list[Path], embed_model: str) -> tuple[Setti
         meta = {"ingest_seconds": round(seconds + meta.get("ingest_seconds", 0.0), 1),
                 "chunks_embedded": report.chunks_embedded + meta.get("chunks_embedded", 0),
                 "commit": commit(), "embed_model": service.embed_model}
+    chunk_settings = service.ingestor.settings  # type: ignore[attr-defined]
     meta.update(documents=len(service.documents()), chunks=service.store.count_chunks(),
+                chunking=f"{chunk_settings.chunk_size}/{chunk_settings.chunk_overlap} tokens", data_dir=str(data_dir),
                 last_ingest_seconds=round(seconds, 1), last_ingest=report.to_dict())
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     return settings, meta
@@ -186,6 +191,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=CACHE / "seeds_news_eval")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--build-only", action="store_true", help="build (or update) the indexes and stop")
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the model profile's")
+    parser.add_argument("--chunk-overlap", type=int, default=None, help="default: the model profile's")
     parser.add_argument("--indexes", default="news,alone",
                         help="news (the seeds among the 3,000 news articles), alone (the five seeds), or both")
     args = parser.parse_args()
@@ -193,18 +200,23 @@ def main() -> None:
     if not indexes or not indexes <= {"news", "alone"}:
         parser.error("--indexes takes news, alone or news,alone")
 
+    chunking = {k: v for k, v in (("chunk_size", args.chunk_size), ("chunk_overlap", args.chunk_overlap))
+                if v is not None}
+    if len(chunking) == 1:
+        parser.error("give both --chunk-size and --chunk-overlap, or neither")
     print(f"commit {commit()} · embed model {args.embed_model} · suite {args.suite} · cache {CACHE}")
     runs: list[tuple[str, Settings, str]] = []
     if "news" in indexes:
-        settings, news = build_index("seeds_news", [args.news, args.seeds], args.embed_model)
-        print(f"index seeds + 3,000 news: {news['documents']} documents, {news['chunks']} chunks; first build "
+        settings, news = build_index("seeds_news", [args.news, args.seeds], args.embed_model, chunking)
+        print(f"index seeds + 3,000 news: {news['documents']} documents, {news['chunks']} chunks of "
+              f"{news['chunking']}; first build "
               f"{news['ingest_seconds']:.0f} s for {news['chunks_embedded']} chunks "
               f"({news['chunks_embedded'] / max(news['ingest_seconds'], 1e-9):.1f} chunks/s, commit {news['commit']});"
               f" this run's ingest {news['last_ingest_seconds']:.1f} s ({news['last_ingest']['unchanged']} unchanged)")
         runs.append(("seeds + 3,000 news", settings, "news"))
     if "alone" in indexes:
-        settings, alone = build_index("seeds_alone", [args.seeds], args.embed_model)
-        print(f"index seeds alone: {alone['documents']} documents, {alone['chunks']} chunks")
+        settings, alone = build_index("seeds_alone", [args.seeds], args.embed_model, chunking)
+        print(f"index seeds alone: {alone['documents']} documents, {alone['chunks']} chunks of {alone['chunking']}")
         runs.append(("seeds alone", settings, "alone"))
     if args.build_only:
         return
