@@ -1,6 +1,6 @@
 """Answer-side quality on the dev suites with NO LLM: what the prompt would contain, and the extractive mode.
 
-    python benchmarks/answers.py [--suites xquad_ar,arcd] [--k 5] [--limit N] [--embed-model DIR] [--fresh]
+    python benchmarks/answers.py [--suites xquad_ar,arcd] [--k 5] [--limit N] [--embed-model DIR] [--fresh] [--half report]
 
 For every question the real retriever (``rag.wiring.build_service``, embedded Chroma) returns the top ``k``
 passages; the real prompt is then rendered twice — whole chunks vs sentence-selected — with the real budget
@@ -11,8 +11,10 @@ passages; the real prompt is then rendered twice — whole chunks vs sentence-se
   (``rag.generation.context.estimate_tokens``, conservative);
 - ``extractive``: share of answerable questions whose gold answer is in the extractive answer
   (``Answerer.ask(extractive=True)``, refusal included);
-- ``refusal``: share of unanswerable questions refused (``confidence < refusal_threshold``), and
-  ``false_ref``: answerable questions refused. A sweep table helps choose ``SANAD_REFUSAL_THRESHOLD``.
+- ``refused unanswerable``: share of unanswerable questions the extractive ``Answerer`` refuses (both gates:
+  retrieval confidence, then sentence answerability), and ``false refusal``: answerable questions refused.
+  A sweep of the confidence gate alone helps choose ``SANAD_REFUSAL_THRESHOLD``. ``--half report`` keeps
+  only the questions ``benchmarks/answerability.py`` does not fit on (``near_miss.is_fit``).
 
 Default is keyword-only retrieval (no embedding model: fast, and MiniLM — the only offline model — is
 English-only, so its dense list is noise on Arabic); pass ``--embed-model`` for hybrid.
@@ -40,6 +42,8 @@ THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from near_miss import is_fit  # noqa: E402
 
 from eval.metrics import contains  # noqa: E402
 from eval.suite import Question, load_suite  # noqa: E402
@@ -69,6 +73,7 @@ class Row:
     tokens: dict[str, list[int]] = field(default_factory=lambda: {"whole": [], "selected": []})
     trimmed: dict[str, int] = field(default_factory=lambda: {"whole": 0, "selected": 0})
     extractive: int = 0
+    refused: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})  # by answerable
     confidences: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, answerable)
     seconds: float = 0.0
 
@@ -92,14 +97,19 @@ def service_for(corpus: str, embed_model: str | None, fresh: bool) -> Any:
 
 
 def measure(suite: str, service: Any, questions: Sequence[Question], k: int, settings: Settings) -> Row:
+    """One suite's row. The extractive answers go through the product's ``Answerer`` with the service's
+    embedder and model profile (both refusal gates: retrieval confidence, then sentence answerability)."""
     row = Row(suite)
     cached = CachedRetriever()
-    extractive = Answerer(cached, None, None, service.answerer.prompts, settings)
+    profile = service.answerer.profile.overridden(refusal_threshold=settings.refusal_threshold)
+    extractive = Answerer(cached, None, service.embedder, service.answerer.prompts, settings, profile=profile)
     started = time.perf_counter()
     for q in questions:
         result = service.search(q.question, k=k)
         cached.results[q.question] = result
         row.confidences.append((result.confidence, q.answerable))
+        answer = extractive.ask(q.question, extractive=True)
+        row.refused[q.answerable] += answer.refused
         if not q.answerable:
             row.unanswerable += 1
             continue
@@ -109,7 +119,6 @@ def measure(suite: str, service: Any, questions: Sequence[Question], k: int, set
             row.tokens[arm].append(ctx.prompt_tokens)
             row.trimmed[arm] += ctx.trimmed
             row.recall[arm] += gold_in("\n".join(p.text for p in ctx.passages), q)
-        answer = extractive.ask(q.question, extractive=True)
         row.extractive += (not answer.refused) and gold_in(answer.answer, q)
     row.seconds = time.perf_counter() - started
     return row
@@ -137,20 +146,21 @@ def pct(value: float | None) -> str:
 
 
 def print_tables(rows: Sequence[Row], threshold: float) -> None:
-    print(f"\n| suite | answerable | recall whole | recall selected | tokens whole | tokens selected | token ratio"
-          f" | extractive acc | refusal acc @{threshold:g} | false refusal | s |")
+    print("\n| suite | answerable | recall whole | recall selected | tokens whole | tokens selected | token ratio"
+          " | extractive acc | refused unanswerable | false refusal | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     total = Row("ALL")
     for row in [*rows, total]:
         if row is not total:
             _add(total, row)
         mean = {arm: (sum(v) / len(v) if v else 0.0) for arm, v in row.tokens.items()}
-        un, an = refusal(row, threshold)
+        un = row.refused[False] / row.unanswerable if row.unanswerable else None
+        an = row.refused[True] / row.answerable if row.answerable else None
         n = row.answerable or 1
         print(f"| {row.suite} | {row.answerable} | {pct(row.recall['whole'] / n)} | {pct(row.recall['selected'] / n)}"
               f" | {mean['whole']:.0f} | {mean['selected']:.0f} | {mean['selected'] / (mean['whole'] or 1):.2f}"
               f" | {pct(row.extractive / n)} | {pct(un)} | {pct(an)} | {row.seconds:.0f} |")
-    print("\nrefusal threshold sweep over all suites (refused unanswerable / refused answerable):")
+    print(f"\nretrieval-confidence gate alone, swept (the profile's threshold is {threshold:g}):")
     print("| threshold | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " |")
     print("|---|" + "---|" * len(THRESHOLDS))
     cells = [refusal(total, t) for t in THRESHOLDS]
@@ -162,6 +172,8 @@ def _add(total: Row, row: Row) -> None:
     total.answerable += row.answerable
     total.unanswerable += row.unanswerable
     total.extractive += row.extractive
+    for key in (True, False):
+        total.refused[key] += row.refused[key]
     total.seconds += row.seconds
     total.confidences.extend(row.confidences)
     for arm in ("whole", "selected"):
@@ -178,6 +190,8 @@ def main() -> None:
     parser.add_argument("--embed-model", default=None, help="embedding model folder (default: keyword-only)")
     parser.add_argument("--threshold", type=float, default=None, help="refusal threshold (default: the model's profile)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached indexes")
+    parser.add_argument("--half", choices=("all", "report"), default="all",
+                        help="report: only the questions the answerability benchmark does not fit on")
     args = parser.parse_args()
     settings = Settings(ollama_host="http://127.0.0.1:9")
     threshold = args.threshold
@@ -188,6 +202,8 @@ def main() -> None:
             threshold = float(service.answerer.profile.refusal_threshold)
         settings = settings.model_copy(update={"refusal_threshold": threshold})
         questions = load_suite(DEV / f"{suite}.jsonl", limit=args.limit)
+        if args.half == "report":
+            questions = [q for q in questions if not is_fit(q.id)]
         rows.append(measure(suite, service, questions, args.k, settings))
         print(f"{suite}: {len(questions)} questions in {rows[-1].seconds:.0f} s", file=sys.stderr)
     print(f"k={args.k}, retrieval={'hybrid ' + args.embed_model if args.embed_model else 'keyword-only'},"
