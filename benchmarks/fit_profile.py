@@ -141,8 +141,10 @@ def main() -> None:
     print("calibration", calib, "refusal threshold", threshold, stats)
     if args.write:
         profile = {**old.to_json(), **params, "key": key, "calibration": calib, "refusal_threshold": threshold,
-                   "fitted_on": "benchmarks/fit_profile.py: odd-numbered dev questions (xquad_ar, xquad_en2ar, "
-                                "arcd, mlqa_ar, tydiqa_ar), combined and own-corpus indexes"}
+                   "fitted_on": f"benchmarks/fit_profile.py ({combined.embedder.signature()}): fusion grid and "
+                                "calibration on the odd-numbered dev questions (xquad_ar, xquad_en2ar, arcd, mlqa_ar, "
+                                "tydiqa_ar), combined and own-corpus indexes; answerability weights and both "
+                                "thresholds: benchmarks/answerability.py"}
         (PROFILES_DIR / f"{key}.json").write_text(json.dumps(profile, indent=2, ensure_ascii=False) + "\n")
         print("wrote", PROFILES_DIR / f"{key}.json")
 

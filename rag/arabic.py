@@ -150,7 +150,12 @@ def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
 
 # A sentence ends after . ! ? ؟ … (plus closing quotes/brackets) followed by space, or at a line break.
 # A period between digits (3.5) is never followed by space, so numbers are never split; ١٢٫٥ uses ٫.
-_SENT_END = re.compile(r"[.!?؟…]+[\"'”’»)\]]*(?=\s|$)|\n+")
+# Scraped Arabic news often drops the space after a full stop ("يناير.والشهر"): a stop between two
+# Arabic words also ends a sentence when the word before has two letters or more (so "د.محمد" stays).
+_SENT_END = re.compile(
+    r"[.!?؟…]+[\"'”’»)\]]*(?=\s|$)|\n+"
+    r"|(?<=[\u0621-\u064A\u064B-\u0652][\u0621-\u064A\u064B-\u0652])[.!؟](?=[\u0621-\u064A])"
+)
 # Words that end in a period without ending a sentence (compared lower-cased, without the period).
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st vs etc inc ltd jr sr gen col lt sgt capt gov sen rep jan feb mar apr jun jul aug sep "
@@ -237,6 +242,9 @@ _MONTHS = (r"يناير|فبراير|مارس|ابريل|مايو|ماي|يون�
            r"|كانون|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين"
            r"|january|february|march|april|may|june|july|august|september|october|november|december")
 _DATE_WORDS = re.compile(rf"(?:^|\W)(?:ال|ب|في|و)?(?:{_MONTHS})(?:\W|$)|\b1\d{{3}}\b|\b20\d{{2}}\b|القرن|century")
+_DATE_MENTION = re.compile(
+    rf"(?:\b\d{{1,2}}\s+)?(?<!\w)(?:ال|ب|في|و)?(?:{_MONTHS})(?:\s+\d{{4}})?(?=\W|$)"
+    r"|(?:عام|العام|سنه|السنه|year|in|since)\s+\d{4}\b")
 _NUMBER_WORDS = re.compile(
     r"\d|(?:^|\W)(?:و|ب|ال|وال|بال)?(?:واحد|اثن|اثنت|ثلاث|اربع|خمس|ست|سبع|ثماني|ثمان|تسع|عشر|ماء|مء|ماءت|الف|الاف"
     r"|مليون|ملايين|مليار|مليارات|نصف|ربع|ثلث)(?:ه|ون|ين|ان|ات|ا|ي|تين|تان)?(?=\W|$)"
@@ -260,6 +268,6 @@ def mentions_type(sentence: str, kind: str) -> bool:
     text = normalize(sentence).lower()
     if kind == "date":
         return bool(_DATE_WORDS.search(text))
-    if kind == "number":
-        return bool(_NUMBER_WORDS.search(text))
+    if kind == "number":  # a date's digits (نوفمبر 2016, in 2016) are no count or amount
+        return bool(_NUMBER_WORDS.search(_DATE_MENTION.sub(" ", text)))
     return True

@@ -91,3 +91,20 @@ def test_normalize_never_changes_display_semantics_of_offsets() -> None:
 )
 def test_detect_language(text: str, lang: str) -> None:
     assert arabic.detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("sentence", "holds_a_number"),
+    [
+        ("أكد مصدر أن نحو 70 جنديًا نقلوا إلى روسيا", True),
+        ("توجه عشرات من مقاتلي حفتر إلى روسيا", True),
+        ("وزار موسكو في نوفمبر 2016 كما تفقد حاملة طائرات", False),  # a date is no count
+        ("في عام 2015 وقع الاتفاق", False),
+        ("He visited on 12 March 2019", False),
+        ("In 2016, 70 soldiers were flown out", True),  # a count beside a date still counts
+        ("قرأ 5 كتاب في الشهر", True),  # "اب" inside a word is no month
+    ],
+)
+def test_a_how_many_question_is_answered_by_counts_not_dates(sentence: str, holds_a_number: bool) -> None:
+    assert arabic.question_type("How many soldiers were flown to Russia?") == "number"
+    assert arabic.mentions_type(sentence, "number") is holds_a_number

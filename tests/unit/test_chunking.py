@@ -107,6 +107,16 @@ def test_sentence_spans_never_split_numbers_or_abbreviations() -> None:
         assert text[start:end] == text[start:end].strip()
 
 
+def test_full_stop_without_a_space_between_arabic_words_ends_a_sentence() -> None:
+    # Scraped news often glues sentences ("يناير.والشهر"); initials (د.محمد) and numbers stay whole.
+    text = "عاد إلى البلاد.وقال مسؤول إن العدد 3.5 مليون؟وأضاف د.محمد أن الأمر انتهى.example.com"
+    assert split_sentences(text) == [
+        "عاد إلى البلاد.",
+        "وقال مسؤول إن العدد 3.5 مليون؟",
+        "وأضاف د.محمد أن الأمر انتهى.example.com",
+    ]
+
+
 def test_chunks_break_between_sentences_not_inside() -> None:
     sentences = ["بلغ النمو 3.5 في المئة هذا العام.", "وقال د. محمد إن الرقم ١٢٫٥ صحيح.",
                  "Dr. Smith agreed with the U.S. view."]
