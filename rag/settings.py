@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, description="Overlap between chunks in tokens, rounded to whole sentences "
                                "(unset: the model's profile, else 40).")
 
+    max_article_bytes: int = Field(
+        5_000_000, ge=1000, description="Largest article accepted, in bytes of UTF-8 text (a long news feature is "
+        "~100 KB; a bigger 'article' is a dump that would swamp the index). Refused before any write.")
+
     # --- retrieval -----------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search / given to the LLM.")
     candidates: int = Field(40, ge=1, description="Candidates each retriever returns before fusion.")

@@ -127,7 +127,7 @@ class IngestPipeline:
                         str(path), f"duplicate doc id {article.doc_id!r} (already read from {seen[article.doc_id]})"))
                     continue
                 seen[article.doc_id] = str(path)
-                self._stage(article, records.get(article.doc_id), batch, run)
+                self._stage(article, records.get(article.doc_id), batch, run, path)
                 if batch.chunks >= self.flush_chunks:
                     batch = self._flush(batch, run)
             run.tick("files", n, len(files))
@@ -191,9 +191,18 @@ class IngestPipeline:
 
     def _read(self, path: Path, report: IngestReport, failed_files: set[str], label: str | None) -> list[Article]:
         try:
-            articles, failures = self._load_fn()(path)
+            too_big = self._oversized(path)
+            articles, failures = ([], [too_big]) if too_big else self._load_fn()(path)
         except (IngestError, OSError, UnicodeError) as exc:
             failures, articles = [FileFailure(str(path), getattr(exc, "message", None) or str(exc))], []
+        limit, kept = self.settings.max_article_bytes, []
+        for article in articles:  # a JSONL line or a parsed HTML/PDF page: its text is the article
+            size = len(article.text.encode("utf-8"))
+            if size > limit:
+                failures = [*failures, FileFailure(str(path), _size_error(article.doc_id, size, limit))]
+            else:
+                kept.append(article)
+        articles = kept
         report.failed.extend(failures)
         if failures:
             failed_files.add(str(path))
@@ -201,8 +210,23 @@ class IngestPipeline:
             articles = [replace(a, source=label) if a.source == str(path) else a for a in articles]
         return articles
 
-    def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run) -> None:
-        """Unchanged -> nothing to do; new or changed -> chunk now, embed with the next flush."""
+    def _oversized(self, path: Path) -> FileFailure | None:
+        """A plain-text file is its article: one bigger than the limit is refused before it is read."""
+        limit = self.settings.max_article_bytes
+        if path.suffix.lower() in {".txt", ".md"} and path.is_file() and path.stat().st_size > limit:
+            return FileFailure(str(path), _size_error(path.stem, path.stat().st_size, limit))
+        return None
+
+    def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run, path: Path) -> None:
+        """Unchanged -> nothing to do; new or changed -> chunk now, embed with the next flush; an id already
+        taken by another file that still exists (or by another upload) -> a per-file error, never a silent
+        replacement."""
+        other = _clashing_source(record, article)
+        if other is not None:
+            run.report.failed.append(FileFailure(str(path), (
+                f"doc id {article.doc_id!r} is already taken by {other}; rename one of the two files, "
+                f"or remove the indexed one first (sanad remove {article.doc_id})")))
+            return
         if (record is not None and record.get("content_hash") == article.content_hash
                 and _same_source(str(record.get("source", "")), article.source)):
             run.report.unchanged.append(article.doc_id)
@@ -332,3 +356,18 @@ class IngestPipeline:
 def _same_source(a: str, b: str) -> bool:
     """Same file whether it was named relatively or absolutely (a moved file is re-indexed)."""
     return a == b or Path(a).resolve() == Path(b).resolve()
+
+
+def _clashing_source(record: DocRecord | None, article: Article) -> str | None:
+    """The other source holding ``article``'s doc id, when replacing it would lose an article: a different
+    upload name, or a different file that still exists, with other content. A recorded file that is gone
+    was moved or renamed, and one with the same content was copied: the new one takes its place."""
+    old = str(record.get("source", "")) if record is not None else ""
+    if not old or _same_source(old, article.source) or record.get("content_hash") == article.content_hash:
+        return None
+    return old if old.startswith(UPLOAD_PREFIX) or Path(old).is_file() else None
+
+
+def _size_error(doc_id: str, size: int, limit: int) -> str:
+    return (f"article {doc_id!r} is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit per article "
+            "(SANAD_MAX_ARTICLE_BYTES); split it into articles or raise the limit")

@@ -34,6 +34,7 @@ class ChromaStore:
 
     def __init__(self, client: Any, collection: str, location: str) -> None:
         self._client = client
+        self._batch: int | None = None
         self._name = collection
         self._docs_name = f"{collection}__docs"
         self.location = location
@@ -137,7 +138,15 @@ class ChromaStore:
             )
             for chunk, vector in zip(chunks, embeddings)
         ]
-        self._guard("add chunks", lambda: self._lv.add(nodes))
+        step = self._max_batch()
+        for start in range(0, len(nodes), step):  # Chroma refuses one call above its maximum batch size
+            self._guard("add chunks", functools.partial(self._lv.add, nodes[start : start + step]))
+
+    def _max_batch(self) -> int:
+        """Chroma's largest accepted write (5,461 rows for the local SQLite backend), read once."""
+        if self._batch is None:
+            self._batch = int(self._guard("read the maximum batch size", self._client.get_max_batch_size))
+        return self._batch
 
     def delete_doc_chunks(self, doc_id: str) -> None:
         self._guard("delete chunks", lambda: self._chunks.delete(where={"doc_id": doc_id}))

@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.errors import ModelMismatchError
-from rag.ingestion.chunking import chunk_article
 from rag.retrieval.keyword import BM25Index
 from rag.retrieval.store import ChromaStore
 from rag.wiring import build_service
@@ -83,9 +82,12 @@ def test_incremental_ingest_update_and_prune(make_settings, articles: Path) -> N
     assert updated.updated == [doc_id] and len(updated.unchanged) == 4
     article = service.article(doc_id)
     assert article.text.endswith("فقرة جديدة أضيفت للتحديث.")
-    expected = chunk_article(article, service.embedder.count_tokens, settings.chunk_size, settings.chunk_overlap)
+    fresh = build_service(make_settings(data_dir=settings.data_dir.parent / "fresh"), load_llm=False)
+    fresh.ingest([target])  # what a clean ingest of the new version gives
     new_ids = set(service.store.chunk_ids(doc_id))
-    assert new_ids == {c.chunk_id for c in expected} and len(new_ids) < len(old_ids), "stale chunks left"
+    assert new_ids == set(fresh.store.chunk_ids(doc_id)) and len(new_ids) < len(old_ids), "stale chunks left"
+    assert [c.text for c in service.store.get_chunks(sorted(new_ids))] == \
+        [c.text for c in fresh.store.get_chunks(sorted(new_ids))]
     assert updated.chunks_embedded == len(new_ids)
 
     removed_file = sorted(articles.glob("*.txt"))[0]
@@ -250,3 +252,40 @@ def test_stored_vectors_are_read_back_for_the_citation_check(make_settings, arti
     assert service.embedder is not None
     fresh = service.embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
     assert sum(a * b for a, b in zip(vectors[ids[0]], fresh)) > 0.999  # the very vector the index holds
+
+
+def test_one_write_larger_than_chromas_maximum_batch_is_split(make_settings) -> None:
+    from rag.types import Chunk
+
+    store = ChromaStore.from_settings(make_settings())
+    n = 6000  # > 5,461: the local backend's maximum batch size
+    chunks = [Chunk(f"big::{i}", "big", "عنوان", f"نص {i}", 0, 5, i, "big.txt") for i in range(n)]
+    store.add_chunks(chunks, [[1.0, float(i % 7)] for i in range(n)])
+    assert store.count_chunks() == n and store.chunk_ids("big")[-1] == f"big::{n - 1}"
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_oversized_articles_are_refused_before_any_write(make_settings, articles: Path, tmp_path: Path) -> None:
+    settings = make_settings()
+    service = build_service(settings, load_llm=False)
+    service.ingest([articles])
+    before = (_tree_bytes(settings.data_dir), service.store.count_chunks(), sorted(service.store.doc_records()))
+    dump = tmp_path / "dump.txt"
+    with dump.open("w", encoding="utf-8") as out:  # 50 MB of Arabic text, within no article limit
+        line = "قال المتحدث إن الاجتماع سيعقد غدا في العاصمة لبحث الأوضاع. " * 20 + "\n"
+        while out.tell() < 50_000_000:
+            out.write(line)
+    feed = tmp_path / "feed.jsonl"
+    big = json.dumps({"id": "huge", "title": "ضخم", "text": "كلمة " * 1_200_000}, ensure_ascii=False)
+    small = json.dumps({"id": "small", "title": "صغير", "text": "خبر قصير عن الاجتماع."}, ensure_ascii=False)
+    feed.write_text(big + "\n" + small + "\n", encoding="utf-8")
+    report = service.ingest([dump, feed])
+    errors = {Path(f.path).name: f.error for f in report.failed}
+    assert set(errors) == {"dump.txt", "feed.jsonl"} and report.added == ["small"]
+    assert all("SANAD_MAX_ARTICLE_BYTES" in e and "MB limit" in e for e in errors.values())
+    service.remove("small")
+    after = (_tree_bytes(settings.data_dir), service.store.count_chunks(), sorted(service.store.doc_records()))
+    assert after[1:] == before[1:] and after[0] < before[0] + 2_000_000  # no 300 MB of orphaned rows

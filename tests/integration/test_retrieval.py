@@ -118,6 +118,7 @@ def test_replace_remove_and_other_process_stay_in_sync(corpus: dict[str, Path], 
     reader = build_service(_settings(data_dir), load_llm=False)  # another API process on the same index
     question = "ما الذي يحدث في ملعب رادس بين الترجي والنجم الساحلي؟"
     assert reader.search(question, k=1, mode="keyword").hits[0].chunk.doc_id != "003_a8c3a090628d7966"
+    assert not writer.ingest([seeds]).failed  # a copy of the indexed files (same content) takes their place
     target = seeds / "003_a8c3a090628d7966.txt"
     target.write_text("مباراة الترجي والنجم\n\nفاز الترجي على النجم الساحلي في ملعب رادس بهدفين.\n",
                       encoding="utf-8")

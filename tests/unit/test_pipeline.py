@@ -276,6 +276,36 @@ def test_duplicate_doc_id_in_one_run_is_a_failure_for_the_second(corpus: Path) -
     assert pipe.store.docs["doc0"][0].source == str(corpus / "doc0.txt")
 
 
+def test_same_stem_in_another_folder_is_a_clear_failure_not_a_replacement(corpus: Path, tmp_path: Path) -> None:
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus])
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    write(other, "doc0", 1, word="مختلف")
+    report = pipe.ingest([other])
+    assert not report.added and not report.updated
+    assert [f.path for f in report.failed] == [str(other / "doc0.txt")]
+    assert "already taken by" in report.failed[0].error and "sanad remove doc0" in report.failed[0].error
+    assert pipe.store.docs["doc0"][0].source == str(corpus / "doc0.txt")
+    assert "مختلف" not in " ".join(c.text for c, _ in pipe.store.chunks.values())
+
+
+def test_a_moved_file_takes_its_old_place(corpus: Path, tmp_path: Path) -> None:
+    pipe = make(FakeEmbedder())
+    pipe.ingest([corpus])
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (corpus / "doc0.txt").rename(moved / "doc0.txt")
+    report = pipe.ingest([moved])
+    assert report.updated == ["doc0"] and not report.failed
+    assert pipe.store.docs["doc0"][0].source == str(moved / "doc0.txt")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "doc0.txt").write_bytes((moved / "doc0.txt").read_bytes())  # a copy loses nothing: it takes over
+    assert pipe.ingest([copy]).updated == ["doc0"] and pipe.store.docs["doc0"][0].source == str(copy / "doc0.txt")
+    assert_consistent(pipe)
+
+
 def test_interrupted_ingest_leaves_no_duplicates_or_orphans(corpus: Path) -> None:
     store, keyword = FakeStore(), FakeKeyword()
     crashing = make(FakeEmbedder(fail_after_calls=2), store, keyword, flush_chunks=3, commit_every=2)
@@ -427,4 +457,25 @@ def test_uploads_record_their_name_not_the_temp_folder(corpus: Path, monkeypatch
     monkeypatch.chdir(corpus)  # a prune over the working folder must not take uploads for vanished files
     pipe.ingest([corpus], prune=True)
     assert "تقرير_اليوم" in pipe.store.docs
+    assert_consistent(pipe)
+
+
+def test_an_upload_never_replaces_a_folder_file_or_another_upload_of_that_stem(corpus: Path) -> None:
+    from rag.uploads import ingest_uploads
+
+    pipe = make(FakeEmbedder())
+
+    def ingest(paths: list[Path], sources: Mapping[Path, str]) -> Any:
+        return pipe.ingest(paths, sources=sources)
+
+    pipe.ingest([corpus])
+    _, clash = ingest_uploads(ingest, [("doc0.md", "عنوان\nنص مرفوع".encode())])
+    assert clash[0].status == "failed" and "already taken by" in (clash[0].error or "")
+    _, first = ingest_uploads(ingest, [("note.txt", "عنوان\nالأول".encode())])
+    _, second = ingest_uploads(ingest, [("note.md", "عنوان\nالثاني".encode())])
+    assert first[0].status == "added" and second[0].status == "failed"
+    assert "upload:note.txt" in (second[0].error or "")
+    _, again = ingest_uploads(ingest, [("note.txt", "عنوان\nالأول معدل".encode())])
+    assert again[0].status == "updated"  # the same upload name is an update
+    assert pipe.store.docs["doc0"][0].source == str(corpus / "doc0.txt")
     assert_consistent(pipe)
