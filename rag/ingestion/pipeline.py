@@ -362,8 +362,10 @@ def _clashing_source(record: DocRecord | None, article: Article) -> str | None:
     """The other source holding ``article``'s doc id, when replacing it would lose an article: a different
     upload name, or a different file that still exists, with other content. A recorded file that is gone
     was moved or renamed, and one with the same content was copied: the new one takes its place."""
-    old = str(record.get("source", "")) if record is not None else ""
-    if not old or _same_source(old, article.source) or record.get("content_hash") == article.content_hash:
+    if record is None or record.get("content_hash") == article.content_hash:
+        return None
+    old = str(record.get("source", ""))
+    if not old or _same_source(old, article.source):
         return None
     return old if old.startswith(UPLOAD_PREFIX) or Path(old).is_file() else None
 
