@@ -25,11 +25,11 @@ class AppState:
     settings: Settings
     _service: Any = field(default=None, repr=False)
 
-    def service(self, *, load_llm: bool = True) -> Any:
+    def service(self, *, load_llm: bool = True, load_model: bool = True) -> Any:
         if self._service is None:
             from rag.wiring import build_service
 
-            self._service = build_service(self.settings, load_llm=load_llm)
+            self._service = build_service(self.settings, load_llm=load_llm, load_model=load_model)
             if self._service.embed_error:
                 err(self._service.embed_error)
         return self._service

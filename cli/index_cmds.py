@@ -83,7 +83,7 @@ def ingest(
 @handle_errors
 def docs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
     """List indexed articles (newest first)."""
-    infos = state(ctx).service(load_llm=False).documents()
+    infos = state(ctx).service(load_llm=False, load_model=False).documents()
     if as_json:
         print_json([d.to_dict() for d in infos])
         return
@@ -99,7 +99,7 @@ def docs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 @handle_errors
 def remove(ctx: typer.Context, doc_id: str = typer.Argument(..., help="Article id (see `sanad docs`).")) -> None:
     """Remove one article from the index."""
-    state(ctx).service(load_llm=False).remove(doc_id)
+    state(ctx).service(load_llm=False, load_model=False).remove(doc_id)
     typer.echo(f"removed {doc_id}")
 
 
@@ -128,7 +128,7 @@ def reset(ctx: typer.Context, yes: bool = typer.Option(False, "--yes", help="Rea
         err("error: this deletes the whole index (add --yes to confirm)")
         raise typer.Exit(code=2)
     settings = state(ctx).settings
-    state(ctx).service(load_llm=False).ingestor.reset()
+    state(ctx).service(load_llm=False, load_model=False).ingestor.reset()
     typer.echo(f"reset collection {settings.collection!r}")
 
 

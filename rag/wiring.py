@@ -14,9 +14,12 @@ if TYPE_CHECKING:
 __all__ = ["build_service"]
 
 
-def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool = True) -> Sanad:
+def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool = True,
+                  load_model: bool = True) -> Sanad:
     """Build a ready ``Sanad``. Loads the embedder (or falls back to keyword-only with one clear line),
-    opens Chroma (embedded or server), the keyword index, and the Ollama adapter (never contacted here)."""
+    opens Chroma (embedded or server), the keyword index, and the Ollama adapter (never contacted here).
+    ``load_model=False`` is for the verbs that touch no vector (list, remove, reset): they start in a
+    second instead of loading torch and the model; such a service must not ingest or search."""
     from rag.generation.answer import Answerer
     from rag.generation.llm import OllamaLLM
     from rag.ingestion.pipeline import IngestPipeline
@@ -27,10 +30,10 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
     from rag.retrieval.store import ChromaStore
     from rag.service import Sanad
 
-    embedder, embed_error = load_embedder(settings)
+    embedder, embed_error = load_embedder(settings) if load_model else (None, None)
     profile = _profile(settings, embedder)
     settings = _with_profile_chunking(settings, profile)
-    if not profile.known:
+    if not profile.known and load_model:
         warning = (f"warning: no fitted profile for embedding model {profile.key!r}: conservative fusion and refusal "
                    "constants are used; fix: run benchmarks/fit_profile.py --write for this model")
         embed_error = f"{embed_error}\n{warning}" if embed_error else warning

@@ -68,14 +68,21 @@ class ChromaStore:
         return cls(client, settings.collection, str(settings.chroma_path))
 
     def _open(self) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self._swap.recover()  # a vector swap a crash interrupted is finished (or undone) before any read
         self._chunks = self._client.get_or_create_collection(
             self._name, configuration=CHUNK_CONFIGURATION, embedding_function=None
         )
         self._docs = self._client.get_or_create_collection(self._docs_name, embedding_function=None)
-        self._lv = ChromaVectorStore(chroma_collection=self._chunks)
+        self._lv = None
+
+    def _vector_store(self) -> Any:
+        """llama-index's ChromaVectorStore over the chunk collection, made on first add or query: importing
+        llama-index costs ~1 s, which listing, removing and resetting articles never need."""
+        if self._lv is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._lv = ChromaVectorStore(chroma_collection=self._chunks)
+        return self._lv
 
     def _guard(self, action: str, call: Callable[[], _T]) -> _T:
         """Run one Chroma call; translate its failures (server down, bad input) into StoreError."""
@@ -140,7 +147,7 @@ class ChromaStore:
         ]
         step = self._max_batch()
         for start in range(0, len(nodes), step):  # Chroma refuses one call above its maximum batch size
-            self._guard("add chunks", functools.partial(self._lv.add, nodes[start : start + step]))
+            self._guard("add chunks", functools.partial(self._vector_store().add, nodes[start : start + step]))
 
     def _max_batch(self) -> int:
         """Chroma's largest accepted write (5,461 rows for the local SQLite backend), read once."""
@@ -196,7 +203,7 @@ class ChromaStore:
         where = filters_to_where(filters)
         kwargs = {"where": where} if where else {}
         try:
-            result = self._guard("query", lambda: self._lv.query(request, **kwargs))
+            result = self._guard("query", lambda: self._vector_store().query(request, **kwargs))
         except StoreError as exc:
             if isinstance(exc.__cause__, InvalidArgumentError) and "dimension" in str(exc.__cause__):
                 raise ModelMismatchError(

@@ -171,6 +171,8 @@ def test_cli_json_shapes_and_failure_exit_code(make_settings, articles: Path) ->
 
     docs = json.loads(_cli(["docs", "--json"], env).stdout)
     assert len(docs) == 5 and set(docs[0]) == {"doc_id", "title", "chunks", "published", "source"}
+    no_model = _cli(["docs", "--json"], {**env, "SANAD_EMBED_MODEL": "/no/such/model"})
+    assert json.loads(no_model.stdout) == docs and not no_model.stderr.strip(), "listing loads no model"
 
     status = json.loads(_cli(["status", "--json"], env).stdout)
     assert status["documents"] == 5 and status["embed_mode"] == "hybrid" and status["chroma_mode"] == "embedded"
