@@ -61,6 +61,13 @@ class IngestError(RagError):
     http_status = 422
 
 
+class IndexBusyError(IngestError):
+    """Another process held the index's write lock for longer than the wait allowed."""
+
+    code = "index_busy"
+    http_status = 503
+
+
 class UnsupportedFileError(IngestError):
     """A file is binary, empty, or of a type Sanad does not read."""
 

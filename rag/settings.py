@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         5_000_000, ge=1000, description="Largest article accepted, in bytes of UTF-8 text (a long news feature is "
         "~100 KB; a bigger 'article' is a dump that would swamp the index). Refused before any write.")
 
+    write_lock_timeout: float = Field(
+        600.0, gt=0, description="Seconds a write (ingest, upload, removal) waits for another process's write on "
+        "the same data folder to finish before it gives up with a clear error.")
+
     # --- retrieval -----------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search / given to the LLM.")
     candidates: int = Field(40, ge=1, description="Candidates each retriever returns before fusion.")

@@ -23,6 +23,7 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
     from rag.generation.answer import Answerer
     from rag.generation.llm import OllamaLLM
     from rag.ingestion.pipeline import IngestPipeline
+    from rag.ingestion.write_lock import IndexWriteLock
     from rag.prompts import PromptLibrary
     from rag.retrieval.embedder import load_embedder
     from rag.retrieval.hybrid import HybridRetriever
@@ -43,7 +44,8 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
         llm = OllamaLLM.from_settings(settings)
     prompts = PromptLibrary(settings.prompts_dir)
     retriever = HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts, profile=profile)
-    ingestor = IngestPipeline(store, keyword, embedder, settings)
+    ingestor = IngestPipeline(store, keyword, embedder, settings,
+                              write_lock=IndexWriteLock(settings.data_dir / "write.lock", settings.write_lock_timeout))
     answerer = Answerer(retriever, llm, embedder, prompts, settings, stored_vectors=store.chunk_vectors,
                         profile=profile)
     return Sanad(

@@ -16,8 +16,10 @@ sentence-transformers), so per-article overhead stays small next to the model.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,7 @@ class IngestPipeline:
         flush_chunks: int | None = None,
         commit_every: int = 300,
         commit_seconds: float = 60.0,
+        write_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.store = store
         self.keyword = keyword
@@ -94,6 +97,8 @@ class IngestPipeline:
         self.flush_chunks = flush_chunks or max(32, settings.embed_batch_size * 4)
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
+        #: held for a whole ingest, removal or reset (the composition root passes the cross-process one)
+        self.write_lock: AbstractContextManager[Any] = write_lock or threading.RLock()
 
     # --- public ---------------------------------------------------------------------------------
     def signature(self) -> dict[str, Any]:
@@ -107,7 +112,14 @@ class IngestPipeline:
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None,
                sources: Mapping[Path, str] | None = None) -> IngestReport:
         """Index files and folders; broken files land in ``report.failed`` instead of stopping the run.
-        ``sources`` names files whose path means nothing to the user (uploads staged in a temp folder)."""
+        ``sources`` names files whose path means nothing to the user (uploads staged in a temp folder).
+        Writers take turns (``write_lock``), and each starts from the latest committed keyword index."""
+        with self.write_lock:
+            self.keyword.refresh_if_stale()
+            return self._ingest(paths, prune, progress, sources)
+
+    def _ingest(self, paths: Sequence[Path], prune: bool, progress: Progress | None,
+                sources: Mapping[Path, str] | None) -> IngestReport:
         started = time.perf_counter()
         needs_vectors = self._check_signature()
         records = self._recover()
@@ -140,14 +152,20 @@ class IngestPipeline:
 
     def remove(self, doc_id: str) -> bool:
         """Remove one article (chunks, keyword entries, record); False when it is not indexed."""
-        records = self._recover()
-        if doc_id not in records:
-            return False
-        self._remove_docs([doc_id])
-        return True
+        with self.write_lock:
+            self.keyword.refresh_if_stale()
+            records = self._recover()
+            if doc_id not in records:
+                return False
+            self._remove_docs([doc_id])
+            return True
 
     def reset(self) -> None:
         """Drop everything: the keyword entries, both Chroma collections, the keyword index folder."""
+        with self.write_lock:
+            self._reset()
+
+    def _reset(self) -> None:
         import shutil
 
         ids = list(self.store.doc_records())
