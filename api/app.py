@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_body, install_error_handlers
+from api.middleware import LoopbackHosts, RouteErrors, send_error
 from api.openai_compat import openai_router
 from api.routes import health_router, native_router
 from rag.service import Sanad
@@ -40,11 +39,7 @@ class BodyLimit:
     async def _refuse(send: Send, length: int, limit: int) -> None:
         body = error_body("request_too_large", f"the request body is {length} bytes; the limit is {limit}",
                           "send less: shorten the question or upload fewer/smaller files")
-        data = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                   (b"connection", b"close")]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
+        await send_error(send, 413, body, [("connection", "close")])
 
 
 def create_app(service: Sanad, settings: Settings) -> FastAPI:
@@ -63,5 +58,7 @@ def create_app(service: Sanad, settings: Settings) -> FastAPI:
     app.include_router(openai_router)
     upload_limit = int(settings.max_upload_mb * settings.max_upload_files * 1024 * 1024) + (1 << 20)
     json_limit = max(JSON_BODY_LIMIT, settings.max_question_chars * 8)
+    app.add_middleware(RouteErrors, routes=app.router.routes)
     app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
+    app.add_middleware(LoopbackHosts, settings=settings)  # last added runs first: the Host check precedes all
     return app

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas import INVALID_UNICODE
 from rag.errors import RagError
 
 __all__ = ["ApiError", "error_body", "install_error_handlers"]
@@ -69,6 +70,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        unicode = [e for e in exc.errors() if e.get("type") == INVALID_UNICODE]
+        if unicode:
+            body = error_body(INVALID_UNICODE, str(unicode[0].get("msg")), "send text as valid UTF-8; "
+                              "a lone surrogate is usually half of a broken emoji or a bad escape")
+            return JSONResponse(body, status_code=400)
         body = error_body("validation_error", _validation_message(exc), "see /openapi.json for the request schema")
         return JSONResponse(body, status_code=422)
 
@@ -78,6 +84,12 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body(code, str(exc.detail), None)
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # our own bug: the shape and a 500, never the traceback (Starlette still logs it server-side)
+        body = error_body("internal_error", f"unexpected {type(exc).__name__}", "see the server log")
+        return JSONResponse(body, status_code=500)
+
     app.add_exception_handler(RagError, on_rag_error)
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

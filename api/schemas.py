@@ -8,11 +8,45 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from rag.types import SearchFilters, Turn
 
-__all__ = ["Filters", "HistoryMessage", "AskRequest", "ChatMessageIn", "ChatCompletionRequest", "to_turns"]
+__all__ = ["Filters", "HistoryMessage", "AskRequest", "ChatMessageIn", "ChatCompletionRequest", "to_turns",
+           "INVALID_UNICODE"]
+
+#: pydantic error type for text that cannot be encoded as UTF-8 (a lone surrogate such as "\\ud800")
+INVALID_UNICODE = "invalid_unicode"
+
+
+def _unencodable(value: Any, where: str) -> str | None:
+    """Where the first string that UTF-8 cannot encode sits ("messages.0.content"), or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "body"
+        return None
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _unencodable(key, where) or _unencodable(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+class _Encodable(BaseModel):
+    """Refuses, before any field is read, a body holding text that is not valid Unicode (JSON allows "\\ud800")."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = _unencodable(data, "")
+        if where:
+            raise PydanticCustomError(INVALID_UNICODE, "{where} holds a lone surrogate (e.g. \\ud800): text that "
+                                      "is not valid Unicode", {"where": where})
+        return data
 
 
 class Filters(BaseModel):
@@ -35,7 +69,7 @@ class HistoryMessage(BaseModel):
     content: StrictStr
 
 
-class AskRequest(BaseModel):
+class AskRequest(_Encodable):
     model_config = ConfigDict(extra="forbid")
 
     question: StrictStr = Field(description="The question, Arabic or English.")
@@ -62,7 +96,7 @@ class ChatMessageIn(BaseModel):
         return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_Encodable):
     model_config = ConfigDict(extra="ignore")
 
     model: StrictStr = "sanad"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -111,6 +112,12 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload, per file, in MB.")
     max_upload_files: int = Field(50, ge=1, description="Most files in one upload request.")
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question, in characters.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Host names, comma-separated, that `sanad serve` on a loopback address without an API key "
+        "also answers (e.g. a local reverse proxy's name). Unset: only localhost, 127.0.0.1 and [::1]; any other "
+        "Host header gets 403 (DNS rebinding).",
+    )
 
     # --- paths ---------------------------------------------------------------------------------
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
@@ -119,6 +126,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(

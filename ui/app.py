@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import utils as gr_utils
 
 from rag.errors import DocumentNotFoundError, GenerationError, RagError
 from rag.service import Sanad
@@ -66,13 +67,40 @@ def _auth(settings: Settings) -> Any:
 
 def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> Any:
     """Mount the chat at / of an ASGI (FastAPI) app the caller built; keeps gradio inside ui/."""
-    return gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port, auth=_auth(settings),
-                               footer_links=[], **launch_options())
+    mounted = gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port, auth=_auth(settings),
+                                  footer_links=[], **launch_options())
+    _check_client_paths(blocks)
+    return mounted
+
+
+def _check_client_paths(blocks: gr.Blocks) -> None:
+    """Turn on Gradio's own "was this file uploaded by the client?" check for the mounted chat.
+
+    Gradio copies every file path a client names in an event's inputs (the Articles tab's File, the
+    Chatbot's file messages) into its cache, refusing paths outside its upload folder only once the
+    Blocks counts as launched. ``launch()`` marks it so; ``mount_gradio_app`` does not, which let any
+    client have the server read, index and serve back any file it can open. Mark it as ``launch()`` does.
+    """
+    blocks.has_launched = True
+
+
+def _upload_folder() -> Path:
+    """Where Gradio stores the files clients upload (GRADIO_TEMP_DIR, else <tmp>/gradio), symlinks resolved."""
+    return Path(gr_utils.get_upload_folder()).resolve()
+
+
+def _was_uploaded(path: str) -> bool:
+    """True only for a file inside Gradio's upload folder (after resolving symlinks and ``..``)."""
+    return Path(path).resolve().is_relative_to(_upload_folder())
 
 
 def launch_ui(blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> None:
     """Run the chat alone (blocks until stopped)."""
     blocks.launch(server_name=host, server_port=port, auth=_auth(settings), footer_links=[], **launch_options())
+
+
+_NOT_UPLOADED = ("✗ رُفض: يُقبل فقط ما رُفع من ملفات · Refused: only files uploaded through this page can be "
+                 "indexed, not paths on the server. Nothing was indexed.")
 
 
 def _error_html(exc: RagError) -> str:
@@ -141,6 +169,8 @@ class _Handlers:
         """Ingest uploaded files under sanitised names; one result line per file."""
         if not files:
             return "لم تُختر ملفات · No files chosen"
+        if not all(_was_uploaded(f) for f in files):
+            return _NOT_UPLOADED
         try:
             report, results = self.service.upload([(Path(f).name, Path(f).read_bytes()) for f in files])
         except RagError as exc:

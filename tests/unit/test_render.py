@@ -126,11 +126,12 @@ def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
     assert "sanad-extractive" in final[1][-1]["content"]
 
 
-def test_upload_and_remove_handlers(tmp_path):
+def test_upload_and_remove_handlers(tmp_path, monkeypatch):
 
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
 
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # where Gradio puts what a client uploads
     service = make_fake_service(articles=0)
     handlers = _Handlers(service)
     good = tmp_path / "خبر.txt"
