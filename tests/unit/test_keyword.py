@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 import pytest
 
 from rag.retrieval.keyword import VERSION_KEY, BM25Index
 from rag.retrieval.keyword_matrix import published_day
+from rag.retrieval.keyword_segments import merge_plan
 from rag.types import Chunk, SearchFilters
 from tests.fakes.memory_store import MemoryStore
 
@@ -140,7 +143,8 @@ def test_missing_disk_copy_is_rebuilt_from_the_store(tmp_path: Path, store: Memo
 
 def test_half_written_version_is_rebuilt_from_the_store(tmp_path: Path, store: MemoryStore) -> None:
     index = build(tmp_path, store)
-    (tmp_path / "kw" / f"v-{index.version}" / "records.jsonl").write_text("{not json", encoding="utf-8")
+    manifest = json.loads((tmp_path / "kw" / f"manifest-{index.version}.json").read_text(encoding="utf-8"))
+    (tmp_path / "kw" / f"seg-{manifest['segments'][0]}" / "records.jsonl").write_text("{not json", encoding="utf-8")
     recovered = BM25Index(tmp_path / "kw", store)
     assert top_doc(recovered, "الناتو") == "nato"
     assert recovered.version == store.meta[VERSION_KEY]
@@ -176,3 +180,80 @@ def test_published_day_parses_iso_and_arabic_digits() -> None:
     assert published_day("٢٠١٧-٠٣-٠٥") == 20170305
     assert published_day(None) == 0
     assert published_day("March 2017") == 0
+
+
+# --- segments: a change costs what it changes ---------------------------------------------------------
+WORDS = ("حكومة الوفاق طرابلس اشتباكات الانتخابات البلدية تونس الهيئة المستقلة حلف الناتو بروكسل الإنفاق "
+         "العسكري مستشفى صفاقس وزير الصحة روسيا موسكو حفتر بنغازي الجيش الليبي النفط المؤسسة الوطنية "
+         "البرلمان مجلس النواب الأمم المتحدة المبعوث الهجرة البحر المتوسط إيطاليا فرنسا مصر القاهرة").split()
+
+
+def synthetic(doc: int, ordinal: int = 0, version: int = 0) -> Chunk:
+    rng = random.Random(doc * 1000 + ordinal * 10 + version)
+    body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))
+    return Chunk(f"d{doc}:{ordinal}", f"d{doc}", f"عنوان {doc}", body, 0, len(body), ordinal,
+                 "wire" if doc % 2 else "agency", f"2016-0{1 + doc % 9}-01")
+
+
+def ranked(index: BM25Index, query: str, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+    return [(c.chunk_id, round(score, 5)) for c, score in index.search(query, 20, filters)]
+
+
+def test_a_commit_writes_one_small_segment_and_leaves_the_rest_alone(tmp_path: Path, store: MemoryStore) -> None:
+    index = BM25Index(tmp_path / "kw", store)
+    index.add([synthetic(d, o) for d in range(40) for o in range(3)])
+    index.commit()
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "kw").glob("seg-*/*")}
+    index.add([synthetic(1000)])
+    index.commit()
+    after = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "kw").glob("seg-*/*")}
+    assert all(after[p] == stamp for p, stamp in before.items())  # nothing old rewritten
+    new_files = set(after) - set(before)
+    (records,) = [p for p in new_files if p.name == "records.jsonl"]
+    assert len(records.read_text(encoding="utf-8").splitlines()) == 1
+    assert len(index) == 121
+
+
+def test_many_small_commits_rank_exactly_like_one_fresh_build(tmp_path: Path, store: MemoryStore) -> None:
+    rng = random.Random(7)
+    index = BM25Index(tmp_path / "kw", store)
+    live: dict[str, Chunk] = {}
+    for step in range(60):
+        doc = rng.randrange(25)
+        if rng.random() < 0.25:
+            index.remove_docs([f"d{doc}"])
+            live = {k: c for k, c in live.items() if c.doc_id != f"d{doc}"}
+        else:  # add or update (replace every chunk of the doc)
+            index.remove_docs([f"d{doc}"])
+            live = {k: c for k, c in live.items() if c.doc_id != f"d{doc}"}
+            chunks = [synthetic(doc, o, version=step) for o in range(rng.randint(1, 3))]
+            index.add(chunks)
+            live.update({c.chunk_id: c for c in chunks})
+        index.commit()
+    fresh = BM25Index(tmp_path / "fresh", MemoryStore())
+    fresh.add(list(live.values()))
+    fresh.commit()
+    assert len(index) == len(fresh) == len(live)
+    assert index.segment_count <= 8  # merged as it went, not one segment per commit
+    filters = SearchFilters(sources=("wire",), published_from="2016-03")
+    for query in ("حكومة الوفاق في طرابلس", "حلف الناتو", "روسيا وحفتر في بنغازي", "عنوان 7"):
+        assert ranked(index, query) == ranked(fresh, query)
+        assert ranked(index, query, filters) == ranked(fresh, query, filters)
+    reopened = BM25Index(tmp_path / "kw", store)  # and the same after a restart
+    assert ranked(reopened, "الهجرة البحر المتوسط") == ranked(fresh, "الهجرة البحر المتوسط")
+
+
+def test_old_segments_and_manifests_are_pruned(tmp_path: Path, store: MemoryStore) -> None:
+    index = BM25Index(tmp_path / "kw", store)
+    for doc in range(30):
+        index.add([synthetic(doc)])
+        index.commit()
+    assert len(list((tmp_path / "kw").glob("manifest-*.json"))) <= 2
+    assert len(list((tmp_path / "kw").glob("seg-*"))) <= 2 * index.segment_count + 2
+
+
+@pytest.mark.parametrize(("sizes", "take"), [
+    ([100], 1), ([100, 1], 1), ([100, 40, 10], 1), ([100, 40, 10, 6], 2), ([100, 40, 10, 30], 4), ([100, 60], 2),
+])
+def test_merge_plan_keeps_segment_sizes_geometric(sizes: list[int], take: int) -> None:
+    assert merge_plan(sizes) == take
