@@ -31,6 +31,7 @@ import numpy as np
 from rag import arabic
 from rag.errors import RetrievalError
 from rag.ports import VectorStore
+from rag.retrieval import keyword_feed as feed
 from rag.retrieval import keyword_matrix as km
 from rag.retrieval import keyword_segments as ks
 from rag.types import Chunk, SearchFilters
@@ -88,32 +89,37 @@ class BM25Index:
             self._added = {cid: rec for cid, rec in self._added.items() if rec["doc_id"] not in drop}
 
     def commit(self) -> None:
-        """Apply the staged changes on top of the latest committed version; persist and stamp it."""
+        """Apply the staged changes on top of the latest committed version; persist and stamp it, with a
+        change-feed entry other processes replay to catch up."""
         with self._lock:
-            stamp = self.store.collection_meta().get(VERSION_KEY)
+            meta = self.store.collection_meta()
+            stamp = meta.get(VERSION_KEY)
             if self._state is None or (stamp is not None and stamp != self._state.version):
-                self._sync(stamp)
+                self._sync(stamp, meta)
             state = self._state
             assert state is not None
             if not self._added and not self._removed:
                 return
-            segments, lives = self._apply_changes(state)
-            segments, lives = self._merge(segments, lives)
+            touched = self._removed | {r["doc_id"] for r in self._added.values()}
+            segments, lives = self._merge(*self._apply_changes(state, self._added, self._removed))
             new = _State(f"{time.time_ns():x}-{uuid.uuid4().hex[:6]}", tuple(segments), tuple(lives))
             self._publish(new)
-            self.store.update_collection_meta({VERSION_KEY: new.version})
+            self.store.update_collection_meta({
+                VERSION_KEY: new.version,
+                feed.FEED_KEY: feed.appended(meta, new.version, state.version, sorted(touched))})
             self._state, self._added, self._removed = new, {}, set()
 
     # --- reading -----------------------------------------------------------------------------
     def refresh_if_stale(self) -> None:
         """One metadata read when nothing changed; load the new segments when another process committed."""
-        stamp = self.store.collection_meta().get(VERSION_KEY)
+        meta = self.store.collection_meta()
+        stamp = meta.get(VERSION_KEY)
         if self._state is not None and (stamp is None or stamp == self._state.version):
             return
         with self._lock:
             if self._state is not None and stamp == self._state.version:
                 return
-            self._sync(stamp)
+            self._sync(stamp, meta)
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
         """Top ``k`` chunks by fused word + n-gram score in [0, 1]; chunks outside ``filters`` never come back."""
@@ -172,18 +178,19 @@ class BM25Index:
         return [(1 - self.gram_weight) * w + self.gram_weight * g for w, g in zip(words, grams)]
 
     # --- internals: committing ---------------------------------------------------------------
-    def _apply_changes(self, state: _State) -> tuple[list[ks.Segment], list[np.ndarray]]:
+    def _apply_changes(self, state: _State, added: dict[str, dict[str, Any]],
+                       removed: set[str]) -> tuple[list[ks.Segment], list[np.ndarray]]:
         """Deletion marks for removed and replaced chunks, plus one new segment for the additions."""
         segments, lives = list(state.segments), [live.copy() for live in state.lives]
         for seg, live in zip(segments, lives):
-            for doc_id in self._removed:
+            for doc_id in removed:
                 live[seg.rows_of_doc.get(doc_id, [])] = False
-            for chunk_id in self._added:
+            for chunk_id in added:
                 row = seg.rows_of_chunk.get(chunk_id)
                 if row is not None:
                     live[row] = False
-        if self._added:
-            segment = ks.build_segment(list(self._added.values()))
+        if added:
+            segment = ks.build_segment(list(added.values()))
             self._save_segment(segment)
             segments.append(segment)
             lives.append(np.ones(len(segment), dtype=bool))
@@ -250,17 +257,20 @@ class BM25Index:
             shutil.rmtree(old, ignore_errors=True)
 
     # --- internals: loading ------------------------------------------------------------------
-    def _sync(self, stamp: str | None) -> None:
-        """Load the stamped version (reusing segments already in memory), else rebuild from the store.
+    def _sync(self, stamp: str | None, meta: dict[str, Any] | None = None) -> None:
+        """Load the stamped version (reusing segments already in memory), else catch up through the change
+        feed, else rebuild from the store.
 
         A stamped version on disk is trusted (the pipeline marks articles complete only after a keyword
         commit, and undoes incomplete ones); without a stamp the disk copy must match the store's chunk
-        count. A stamped version missing here (another machine committed, or a damaged folder) is rebuilt
-        from the store's chunks under the same stamp."""
+        count. A stamped version missing here (another server committed, or a damaged folder) is reached
+        by replaying the feed from this folder's version, or rebuilt from the store under the same stamp."""
         wanted = stamp or self._disk_version()
         loaded = self._load(wanted) if wanted else None
         if loaded is not None and (stamp is not None or loaded.size == self.store.count_chunks()):
             self._state = loaded
+            return
+        if stamp is not None and self._catch_up(str(stamp), meta or self.store.collection_meta()):
             return
         records = [km.chunk_record(chunk) for chunk in self.store.iter_chunks()]
         if not records and stamp is None:
@@ -275,6 +285,23 @@ class BM25Index:
         if stamp is None:
             self.store.update_collection_meta({VERSION_KEY: state.version})
         self._state = state
+
+    def _catch_up(self, stamp: str, meta: dict[str, Any]) -> bool:
+        """Replay the feed from this folder's version to ``stamp``: re-read the touched articles' chunks."""
+        base = self._state
+        if base is None:
+            disk = self._disk_version()
+            base = self._load(disk) if disk else None
+        docs = feed.touched_since(meta, base.version, stamp) if base is not None else None
+        if base is None or docs is None:
+            return False
+        chunks = self.store.get_chunks([cid for doc in sorted(docs) for cid in self.store.chunk_ids(doc)])
+        added = {c.chunk_id: km.chunk_record(c) for c in chunks}
+        segments, lives = self._merge(*self._apply_changes(base, added, set(docs)))
+        state = _State(stamp, tuple(segments), tuple(lives))
+        self._publish(state)
+        self._state = state
+        return True
 
     def _load(self, version: str) -> _State | None:
         try:

@@ -55,6 +55,9 @@ class MemoryStore:
             del self.chunks[cid]
             del self.vectors[cid]
 
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        return [c for c, ch in self.chunks.items() if doc_id is None or ch.doc_id == doc_id]
+
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return [self.chunks[c] for c in chunk_ids if c in self.chunks]
 

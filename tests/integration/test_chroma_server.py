@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,39 @@ def test_ingest_and_dense_query_through_a_chroma_server(chroma_server: ChromaSer
                                         data_dir=settings.data_dir / "other"), load_llm=False)
     assert {d.doc_id for d in again.documents()} == {d.doc_id for d in docs}
     assert len(again.ingest([seed_dir]).unchanged) == 5
+
+
+def _found_within(service, query: str, doc_id: str, seconds: float = 2.0) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a keyword search on ``service`` returns ``doc_id`` within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if doc_id in {h.chunk.doc_id for h in service.search(query, k=5, mode="keyword").hits}:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def test_two_services_on_one_chroma_server_see_each_others_writes(chroma_server: ChromaServer, make_settings,
+                                                                   seed_dir: Path, tmp_path: Path) -> None:
+    def service_in(folder: str):  # type: ignore[no-untyped-def]
+        return build_service(make_settings(chroma_host=chroma_server.host, chroma_port=chroma_server.port,
+                                           data_dir=tmp_path / folder), load_llm=False)
+
+    server_a, server_b = service_in("a"), service_in("b")
+    server_a.ingest([seed_dir])
+    seeds = {d.doc_id for d in server_a.documents()}
+    hits = server_b.search("قائد أفريكوم", k=3, mode="keyword").hits
+    assert hits and hits[0].chunk.doc_id in seeds
+    extra = tmp_path / "new" / "tunis_elections.txt"
+    extra.parent.mkdir()
+    extra.write_text("الانتخابات البلدية في تونس\n\nقالت الهيئة العليا المستقلة للانتخابات إن نسبة المشاركة "
+                     "في الانتخابات البلدية بلغت خمسة وثلاثين بالمائة في ولاية صفاقس.", encoding="utf-8")
+    server_a.ingest([extra.parent])  # written through A ...
+    assert _found_within(server_b, "الانتخابات البلدية صفاقس", "tunis_elections")  # ... searchable on B
+    server_b.remove("tunis_elections")  # removed through B ...
+    deadline = time.monotonic() + 2
+    while "tunis_elections" in {h.chunk.doc_id for h in server_a.search("الانتخابات البلدية صفاقس", k=5,
+                                                                         mode="keyword").hits}:
+        assert time.monotonic() < deadline, "A still serves the article B removed"
+        time.sleep(0.1)

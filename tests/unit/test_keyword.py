@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,49 @@ def test_old_segments_and_manifests_are_pruned(tmp_path: Path, store: MemoryStor
 ])
 def test_merge_plan_keeps_segment_sizes_geometric(sizes: list[int], take: int) -> None:
     assert merge_plan(sizes) == take
+
+
+# --- several servers on one store: catching up through the change feed --------------------------------
+def write(index: BM25Index, store: MemoryStore, add: Sequence[Chunk] = (), remove: Sequence[str] = ()) -> None:
+    """What the ingest pipeline does: the store first, then the keyword index."""
+    for doc_id in {*remove, *(c.doc_id for c in add)}:
+        store.delete_doc_chunks(doc_id)
+    index.remove_docs([*remove, *(c.doc_id for c in add)])
+    if add:
+        store.add_chunks(list(add), [[1.0, 0.0]] * len(add))
+        index.add(list(add))
+    index.commit()
+
+
+def test_a_second_server_catches_up_without_a_rebuild(tmp_path: Path, store: MemoryStore) -> None:
+    server_a = BM25Index(tmp_path / "a", store)
+    write(server_a, store, add=[synthetic(d, o) for d in range(30) for o in range(2)])
+    server_b = BM25Index(tmp_path / "b", store)  # its own data folder, the same Chroma
+    server_b.refresh_if_stale()
+    b_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "b").glob("seg-*/*")}
+    write(server_a, store, add=[chunk("libya")])
+    write(server_a, store, remove=["d3"])
+    write(server_a, store, add=[synthetic(5, 0, version=99)])  # an update: same chunk id, new text
+    server_b.refresh_if_stale()
+    assert server_b.version == server_a.version
+    assert top_doc(server_b, "توقفت بعد وساطة") == "libya"
+    assert "d3" not in {c.doc_id for c, _ in server_b.search("عنوان 3", 50)}
+    new_segments = {p.parent for p in (tmp_path / "b").glob("seg-*/records.jsonl")} - {p.parent for p in b_files}
+    written = sum(len((seg / "records.jsonl").read_text(encoding="utf-8").splitlines()) for seg in new_segments)
+    assert written == 2  # caught up by re-reading the touched articles (libya, d5), not all 61 chunks
+    for query in ("حكومة الوفاق في طرابلس", "روسيا وحفتر", "عنوان 5"):
+        assert ranked(server_b, query) == ranked(server_a, query)
+
+
+def test_a_server_too_far_behind_rebuilds_and_is_still_right(tmp_path: Path, store: MemoryStore,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rag.retrieval.keyword_feed.KEEP", 3)
+    server_a = BM25Index(tmp_path / "a", store)
+    write(server_a, store, add=[synthetic(0)])
+    server_b = BM25Index(tmp_path / "b", store)
+    server_b.refresh_if_stale()
+    for doc in range(1, 8):
+        write(server_a, store, add=[synthetic(doc)])
+    server_b.refresh_if_stale()
+    assert len(server_b) == len(server_a) == 8
+    assert ranked(server_b, "عنوان 6") == ranked(server_a, "عنوان 6")
