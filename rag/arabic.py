@@ -27,6 +27,8 @@ __all__ = [
     "arabic_ratio",
     "question_type",
     "mentions_type",
+    "strip_clitics",
+    "ANALYZER_VERSION",
 ]
 
 # Harakat, tanween, shadda, sukun, superscript alef, Quranic marks; tatweel separately.
@@ -67,8 +69,58 @@ whose when where why how did do does has have had this that these those it its a
 """
 _RAW_STOPWORDS = (_STOP_AR + _STOP_EN).split()
 
-# Clitic prefixes stripped before stemming when what remains is still a word (>= 3 letters).
-_PREFIXES = ("وال", "فال", "بال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+#: Version of the matching keys (``normalize``, ``tokenize``, ``stem``). Bump it whenever a change gives some
+#: text other keys: an index that stored keys of another version must be rebuilt, or its stems stop matching
+#: the query side's. 1: one clitic stripped, then Snowball (which stripped again); 2: clitic grammar + lexicon.
+ANALYZER_VERSION = 2
+
+# --- clitics --------------------------------------------------------------------------------------
+# An Arabic word may carry, in this order: a conjunction و/ف, a preposition ب/ك/ل, the article ال
+# (ل + ال is written لل). Each of these letters also begins many words (لبنان, فلسطين, بغداد, وزير):
+# no rule on letters alone can tell ب+لبنان from ل+بنان. So:
+# 1. a word in _WORDS below, after any clitic sequence, keeps its letters: all its forms give the entry
+#    (لبنان, بلبنان, للبنان, اللبناني -> لبنان);
+# 2. any other word: the longest clitic sequence that leaves 3 letters, then every further و ف ب ل while
+#    more than 3 letters remain. A word outside the list that begins with such a letter loses it, but in
+#    every form alike (بوغوتا, ببوغوتا -> غوتا), so its forms still match; Snowball then strips suffixes
+#    (and a second ال: الالغاء -> الغاء -> غاء, like الغاء), its clitic steps finding nothing left.
+# The old rule (one prefix, then Snowball, which strips و ف ب again but never ل) ate root letters
+# unevenly: لبنان -> نان but بلبنان -> لبنان; فلسطين -> لسطين.
+_CONJUNCTIONS = "وف"
+_LONE_PREPOSITIONS = "بل"  # ك alone is rarely a clitic (كتاب, كبير): it is stripped only as كال
+_STRIPPABLE = frozenset(_CONJUNCTIONS + _LONE_PREPOSITIONS)
+_MIN_STEM = 3
+
+# Words whose first letter looks like a clitic (و ف ب ل): place and person names of the news and frequent
+# words. A form of an entry is the entry plus one of _WORD_ENDINGS; an entry written with ة is a stem
+# that needs an ending (بطولة: بطولة, بطولات, بطولته, but not بطول = ب + طول).
+_WORDS_RAW = """
+لبنان ليبي لندن فلسطين فرنس بريطان واشنطن باريس برلين بغداد بيروت بنغازي بلجيك بولند فنزويل فيتنام
+فنلند بروكسل بكين بنما بوليفي بلغاري بيلاروس لاتفي ليتواني لوكسمبورغ ليبيري فيينا فلوريد فرجيني
+ليون لشبونة برشلونة باكستان بنغلادش بورما بوروندي بوركينا لاهاي بودابست بوخارست باكو بلغراد
+بيونغ بنزرت باجة بنقردان بورقيبة فاس لاغوس
+بوتين بايدن بوش بلير لافروف لوبان فيون بيريز ليبرمان فلاديمير باراك بوريس لطفي وليد وائل
+وزير وزراء وزارة وطن ولاية وكالة وسيلة وسائل وسط وقت وجود وحدة وثيقة وثائق وفد وفود وفاة وضع وصول
+واقع وقوع وصف وقف وراء وادي ورق وظيفة وظائف وعد وعود وعي ولد وسيط واجب وارد وباء وقود
+ورشة وكيل وصل وافق وجه وقع
+فريق فرصة فكر فترة فيلم فوز فتح فصل فساد فاسد فعل فرع فروع فائدة فتاة فتيات فرق فني فنان فندق فيروس
+فيضان فضاء فضل فقر فقير فلاح فوضى فيديو فيسبوك فايسبوك فرض فرار فور فعالية فصائل فصيل فحص فاتورة
+فلسفة
+بيان بلد بلاد برنامج برامج برلمان بنك بنوك بطولة بطل بطالة بناء بنى بيع بيت بيوت بحث بحوث بحري
+بحرين بحيرة بداية بيئة بشر بئر برج بترول بورصة بند بنود بعث بضائع باب بريد بروتوكول بطاقة بنزين
+بنات بوابة بلوغ بدل بديل بعيد بقاء بقي بارز بالغ باقي بلاغ
+لجنة لجان لقاء لاعب لجوء لاجئ لحظة ليل لغات لائحة لواء لقب لوح لحم لحوم لون لقاح لياقة لعب لوبي
+ليبرالي لغم
+برازيل برتغال فلبين فاتيكان بنتاغون فيفا بابل فارس فرعون فينيقي بيزنطي فيكتوريا فيليب فريدريك بيتر ويليام
+وليام لويس بشير فريد فتاح لطيف وحيد وهاب
+لازم وفاق بحار واحد وافد بارود بارحة فسفاط باحث وجوه فتنة وقاية بلاستيك فرقاء وفيات بكالوريا فقيد
+وساطة بيضاء فقراء ولادة فيتو فائز فاعل فئة فرد فدرالي فيدرالي فوضوي بيطري فنادق فصول فطور فنون
+واضح واسع بضاعة باليستي بدني بدوي لباس فيزياء لافت فارق فوارق برميل فارغ فاشل لهجة ولاء وراثة لاحق
+براءة وجبة فيلسوف
+"""
+# What may follow a word of _WORDS: case and number endings, ta marbuta, nisba, possessive pronouns.
+_WORD_ENDINGS = ("", *sorted(
+    "ا ه ي ت ان ين ون ات يه يا ها هم هن نا كم وا تا ته تي يون يين يات تها تهم تين تان هما تنا".split(), key=len))
 
 
 def normalize(text: str) -> str:
@@ -81,6 +133,20 @@ def normalize(text: str) -> str:
 
 #: stop words in normalised form (the form tokens have when they are compared)
 STOPWORDS: frozenset[str] = frozenset(normalize(w) for w in _RAW_STOPWORDS)
+
+
+
+def _word_list(raw: str) -> dict[str, bool]:
+    """Normalised stem -> whether the stem alone (no ending) is a form of the word."""
+    words: dict[str, bool] = {}
+    for word in raw.split():
+        base = normalize(word.removesuffix("ة"))
+        words[base] = words.get(base, False) or not word.endswith("ة")
+    return words
+
+
+#: the clitic-stripping word list (see _WORDS_RAW)
+_WORDS = _word_list(_WORDS_RAW)
 
 
 def tokenize(text: str) -> list[str]:
@@ -106,17 +172,65 @@ def _stemmers() -> tuple[object, object]:
 
 @functools.lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
-    """Snowball stem of one normalised token, after stripping clitic prefixes (و ف ب ل ال …)."""
+    """Matching stem of one normalised token: Arabic clitics stripped by ``strip_clitics``, then the
+    Snowball suffixes; a word of the built-in list is its own stem in every form (بلبنان, اللبناني -> لبنان)."""
     if token.isdigit() or len(token) < 3:
         return token
     arabic, english = _stemmers()
     if _ARABIC_LETTER.match(token):
-        for prefix in _PREFIXES:
-            if token.startswith(prefix) and len(token) - len(prefix) >= 3:
-                token = token[len(prefix):]
-                break
-        return normalize(arabic.stemWord(token))  # type: ignore[attr-defined]
+        rest, known = strip_clitics(token)
+        return rest if known else normalize(arabic.stemWord(rest))  # type: ignore[attr-defined]
     return english.stemWord(token)  # type: ignore[attr-defined]
+
+
+def _clitic_prefixes(token: str) -> list[str]:
+    """Every clitic sequence ``token`` may begin with, shortest first (always ``""``): a conjunction و/ف,
+    then a preposition ب/ك/ل, then the article ال (ل + ال is written لل); ك only before ال."""
+    found = {""}
+    for conj in ("", *(c for c in _CONJUNCTIONS if token.startswith(c))):
+        rest = token[len(conj):]
+        found.add(conj)
+        if rest.startswith("ال"):
+            found.add(conj + "ال")
+        if rest.startswith("لل"):
+            found.add(conj + "لل")
+        if rest[:1] and rest[0] in _LONE_PREPOSITIONS:
+            found.add(conj + rest[0])
+        if rest[:1] in ("ب", "ك") and rest[1:].startswith("ال"):
+            found.add(conj + rest[0] + "ال")
+    return sorted(found, key=len)
+
+
+def strip_clitics(token: str) -> tuple[str, bool]:
+    """(what is left of a normalised Arabic token without its clitics, whether that is a listed word).
+
+    A listed word after any clitic sequence wins, and comes back as its entry, never losing a letter.
+    Otherwise: the longest clitic sequence that leaves at least 3 letters, then any further و ف ب ل while
+    more than 3 remain, so that every clitic form of a word strips to the same letters. A pure function
+    of the token: the same at index and query time, whatever the index holds."""
+    prefixes = _clitic_prefixes(token)
+    for prefix in prefixes:
+        entry = _listed(token[len(prefix):])
+        if entry:
+            return entry, True
+    rest = token
+    for prefix in reversed(prefixes):
+        if len(token) - len(prefix) >= _MIN_STEM:
+            rest = token[len(prefix):]
+            break
+    while len(rest) > _MIN_STEM and rest[0] in _STRIPPABLE:
+        rest = rest[1:]
+    return rest, False
+
+
+def _listed(word: str) -> str | None:
+    """The _WORDS entry ``word`` is a form of (entry + one of _WORD_ENDINGS), else None."""
+    for ending in _WORD_ENDINGS:
+        if word.endswith(ending):
+            base = word[: len(word) - len(ending)]
+            if _WORDS.get(base) or (ending and base in _WORDS):
+                return base
+    return None
 
 
 def is_stopword(token: str) -> bool:
