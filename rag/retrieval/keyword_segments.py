@@ -91,18 +91,21 @@ def save_segment(directory: Path, segment: Segment) -> None:
             sp.save_npz(tmp / f"{name}.npz", side.tf, compressed=False)
             vocab = sorted(side.vocab, key=side.vocab.__getitem__)
             (tmp / f"{name}.vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps({"chunks": len(segment), "langs": segment.langs}),
-                                       encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps({"chunks": len(segment), "langs": segment.langs,
+                                                   "analyzer": arabic.ANALYZER_VERSION}), encoding="utf-8")
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_segment(directory: Path, seg_id: str) -> Segment | None:
-    """The segment as written, or None when it is missing or damaged (the caller rebuilds)."""
+    """The segment as written, or None when it is missing, damaged, or analysed by another version of
+    ``rag.arabic`` (its stored stems would not match today's queries): the caller rebuilds from the store."""
     folder = directory / f"seg-{seg_id}"
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if int(meta.get("analyzer", 1)) != arabic.ANALYZER_VERSION:
+            return None
         with (folder / "records.jsonl").open(encoding="utf-8") as lines:
             records = [json.loads(line) for line in lines if line.strip()]
         sides = {}

@@ -304,3 +304,16 @@ def test_a_server_too_far_behind_rebuilds_and_is_still_right(tmp_path: Path, sto
     server_b.refresh_if_stale()
     assert len(server_b) == len(server_a) == 8
     assert ranked(server_b, "عنوان 6") == ranked(server_a, "عنوان 6")
+
+
+def test_segments_analysed_by_an_older_analyzer_are_rebuilt_from_the_store(
+        tmp_path: Path, store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(tmp_path, store)  # persisted with today's analyzer
+    monkeypatch.setattr("rag.arabic.ANALYZER_VERSION", 99)  # a release whose stemmer differs
+    monkeypatch.setattr("rag.arabic.stem", lambda token: token[::-1])
+    reopened = BM25Index(tmp_path / "kw", store)
+    fresh = BM25Index(tmp_path / "fresh", MemoryStore())
+    fresh.add([chunk(d) for d in DOCS])
+    fresh.commit()
+    for query in ("حكومة الوفاق الليبية", "الانتخابات البلدية في تونس"):
+        assert ranked(reopened, query) == ranked(fresh, query)
