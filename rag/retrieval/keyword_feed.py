@@ -17,10 +17,10 @@ __all__ = ["FEED_KEY", "appended", "touched_since"]
 
 #: collection-metadata key holding the feed (a JSON list, newest last)
 FEED_KEY = "sanad:keyword_feed"
-#: entries kept; a process further behind than this rebuilds
-KEEP = 64
+#: entries kept; a process further behind than this rebuilds (the feed is read with every stamp check: keep it small)
+KEEP = 32
 #: a commit touching more articles than this is recorded as "rebuild" (keeps the metadata small)
-MAX_DOCS = 500
+MAX_DOCS = 200
 
 
 def _entries(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
