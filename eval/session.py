@@ -25,7 +25,7 @@ from rag.settings import Settings
 
 __all__ = ["corpus_hash", "eval_collection", "open_service", "EvalOutcome", "run_eval"]
 
-_PACKAGES = ("sanad", "llama-index-core", "chromadb", "sentence-transformers", "bm25s", "ollama", "torch")
+_PACKAGES = ("sanad", "llama-index-core", "chromadb", "sentence-transformers", "scipy", "ollama", "torch")
 
 
 def corpus_hash(corpus: Path) -> str:

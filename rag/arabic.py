@@ -145,8 +145,10 @@ def _word_list(raw: str) -> dict[str, bool]:
     return words
 
 
-#: the clitic-stripping word list (see _WORDS_RAW)
-_WORDS = _word_list(_WORDS_RAW)
+@functools.cache
+def _words() -> dict[str, bool]:
+    """The clitic-stripping word list (see _WORDS_RAW), normalised on first use, not at import."""
+    return _word_list(_WORDS_RAW)
 
 
 def tokenize(text: str) -> list[str]:
@@ -225,10 +227,11 @@ def strip_clitics(token: str) -> tuple[str, bool]:
 
 def _listed(word: str) -> str | None:
     """The _WORDS entry ``word`` is a form of (entry + one of _WORD_ENDINGS), else None."""
+    words = _words()
     for ending in _WORD_ENDINGS:
         if word.endswith(ending):
             base = word[: len(word) - len(ending)]
-            if _WORDS.get(base) or (ending and base in _WORDS):
+            if words.get(base) or (ending and base in words):
                 return base
     return None
 

@@ -1,6 +1,6 @@
 """The seams between steps, as Protocols: the facade and the steps depend on these, never on adapters.
 
-Concrete adapters (sentence-transformers, chromadb, bm25s, ollama) implement them; tests pass fakes.
+Concrete adapters (sentence-transformers, chromadb, our segmented BM25, ollama) implement them; tests pass fakes.
 """
 
 from __future__ import annotations

@@ -21,8 +21,10 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,14 @@ class _State:
     segments: tuple[ks.Segment, ...]
     lives: tuple[np.ndarray, ...]
 
-    @property
+    @cached_property
     def size(self) -> int:
         return int(sum(int(live.sum()) for live in self.lives))
+
+    @cached_property
+    def average_lengths(self) -> dict[str, float]:
+        """BM25's average document length per side, over live rows: fixed for a version."""
+        return {side: ks.live_average_length(self.segments, self.lives, side) for side in BM25Index.PARAMS}
 
     def deleted(self) -> dict[str, list[int]]:
         return {seg.seg_id: np.flatnonzero(~live).tolist() for seg, live in zip(self.segments, self.lives)}
@@ -169,10 +176,10 @@ class BM25Index:
     # --- internals: scoring ------------------------------------------------------------------
     def _scores(self, state: _State, query: str) -> list[np.ndarray] | None:
         terms = [t for t in arabic.tokenize(query) if not arabic.is_stopword(t)]
-        words = ks.side_scores(state.segments, state.lives, "stems", [arabic.stem(t) for t in terms],
-                               *self.PARAMS["stems"])
-        grams = ks.side_scores(state.segments, state.lives, "grams",
-                               [g for t in terms for g in arabic.word_ngrams(t)], *self.PARAMS["grams"])
+        tokens = {"stems": [arabic.stem(t) for t in terms], "grams": [g for t in terms for g in arabic.word_ngrams(t)]}
+        words, grams = (ks.side_scores(state.segments, state.lives, side, tokens[side], *self.PARAMS[side],
+                                       n_docs=state.size, avg=state.average_lengths[side])
+                        for side in ("stems", "grams"))
         if words is None or grams is None:
             return None
         return [(1 - self.gram_weight) * w + self.gram_weight * g for w, g in zip(words, grams)]
@@ -217,9 +224,15 @@ class BM25Index:
         return merged, np.ones(len(merged), dtype=bool)
 
     def _save_segment(self, segment: ks.Segment) -> None:
+        with self._writing():
+            ks.save_segment(self.directory, segment)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The data folder exists; a failed write is a RetrievalError that says what to check."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            ks.save_segment(self.directory, segment)
+            yield
         except OSError as exc:
             raise RetrievalError(f"cannot write the keyword index under {self.directory}: {exc}",
                                  hint="check free disk space and permissions of the data folder") from exc
@@ -228,13 +241,9 @@ class BM25Index:
         """Manifest, then CURRENT, each by atomic rename; then drop what no recent version needs."""
         manifest = {"version": state.version, "segments": [s.seg_id for s in state.segments],
                     "deleted": {k: v for k, v in state.deleted().items() if v}}
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        with self._writing():
             _write_atomic(self.directory / f"manifest-{state.version}.json", json.dumps(manifest))
             _write_atomic(self.directory / _CURRENT, state.version)
-        except OSError as exc:
-            raise RetrievalError(f"cannot write the keyword index under {self.directory}: {exc}",
-                                 hint="check free disk space and permissions of the data folder") from exc
         self._prune(state.version)
 
     def _prune(self, current: str) -> None:

@@ -1,6 +1,6 @@
 """Pure numpy/scipy helpers behind the keyword index: chunk records, BM25 weight matrices, filter masks.
 
-Kept apart from ``keyword.py`` (the one bm25s user) so the arithmetic is testable alone. Two analysed
+Kept apart from ``keyword.py`` so the arithmetic is testable alone. Two analysed
 views of every chunk are stored once, at ``add`` time, as space-joined strings:
 
 * ``terms``: normalised, stop-word-free tokens (title prepended): the source of character n-grams;
@@ -29,7 +29,6 @@ __all__ = [
     "published_day",
     "term_matrix",
     "gram_matrix",
-    "bm25_weights",
     "idf",
     "FilterColumns",
 ]
@@ -119,21 +118,8 @@ def gram_matrix(terms: sp.csr_matrix, vocab: Mapping[str, int]) -> tuple[sp.csr_
 
 
 def idf(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """Lucene BM25 idf (the variant bm25s scores with)."""
+    """Lucene BM25 idf (always positive, unlike the classic Robertson idf)."""
     return np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-
-
-def bm25_weights(tf: sp.csr_matrix, k1: float, b: float) -> sp.csc_matrix:
-    """Per (chunk, token) Lucene BM25 weight; the CSC layout is what bm25s scores from."""
-    tf = tf.tocsr().astype(np.float32)
-    n_docs = tf.shape[0]
-    lengths = np.asarray(tf.sum(axis=1)).ravel()
-    avg = float(lengths.mean()) if n_docs else 1.0
-    norm = k1 * (1 - b + b * lengths / max(avg, 1e-9))
-    row_of = np.repeat(np.arange(n_docs), np.diff(tf.indptr))
-    df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)
-    weights = idf(df, n_docs)[tf.indices] * tf.data / (tf.data + norm[row_of])
-    return sp.csr_matrix((weights.astype(np.float32), tf.indices, tf.indptr), shape=tf.shape).tocsc()
 
 
 @dataclass

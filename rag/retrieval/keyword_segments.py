@@ -25,7 +25,8 @@ import scipy.sparse as sp
 from rag import arabic
 from rag.retrieval import keyword_matrix as km
 
-__all__ = ["Segment", "Side", "build_segment", "save_segment", "load_segment", "side_scores", "merge_plan"]
+__all__ = ["Segment", "Side", "build_segment", "save_segment", "load_segment", "live_average_length",
+           "side_scores", "merge_plan"]
 
 _SIDES = ("stems", "grams")
 
@@ -119,19 +120,24 @@ def load_segment(directory: Path, seg_id: str) -> Segment | None:
     return Segment(seg_id, records, sides, km.FilterColumns.from_records(records), dict(meta.get("langs") or {}))
 
 
+def live_average_length(segments: Sequence[Segment], lives: Sequence[np.ndarray], side: str) -> float:
+    """Mean token count of the live rows on one side (BM25's average document length)."""
+    n_docs = sum(int(live.sum()) for live in lives)
+    total = sum(float(seg.sides[side].lengths[live].sum()) for seg, live in zip(segments, lives))
+    return max(total / n_docs, 1e-9) if n_docs else 1.0
+
+
 def side_scores(segments: Sequence[Segment], lives: Sequence[np.ndarray], side: str, tokens: Sequence[str],
-                k1: float, b: float) -> list[np.ndarray] | None:
+                k1: float, b: float, *, n_docs: int, avg: float) -> list[np.ndarray] | None:
     """Per-segment BM25 (Lucene variant) of ``tokens`` over live rows, divided by the query's best score.
+    ``n_docs`` and ``avg`` are the live statistics (computed once per committed version, not per query).
 
     None when the query has no tokens; all zeros when none of them occurs in a live chunk."""
     if not tokens:
         return None
-    n_docs = int(sum(int(live.sum()) for live in lives))
     scores = [np.zeros(len(seg), dtype=np.float32) for seg in segments]
     if n_docs == 0:
         return scores
-    total = sum(float(seg.sides[side].lengths[live].sum()) for seg, live in zip(segments, lives))
-    avg = max(total / n_docs, 1e-9)
     best, seen = 0.0, False
     for token, count in Counter(tokens).items():
         postings = [_postings(seg.sides[side], live, token) for seg, live in zip(segments, lives)]

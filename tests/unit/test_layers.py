@@ -23,7 +23,7 @@ ADAPTERS = {
     "chromadb": ["rag/retrieval/store*.py"],
     "sentence_transformers": ["rag/retrieval/embedder.py", "rag/retrieval/rerank.py"],
     "ollama": ["rag/generation/llm.py"],
-    "bm25s": ["rag/retrieval/keyword*.py"],
+    "scipy": ["rag/retrieval/keyword*.py"],
     "Stemmer": ["rag/arabic.py"],
     "gradio": ["ui/*.py"],
     "fastapi": ["api/*.py"],
