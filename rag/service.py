@@ -77,12 +77,13 @@ class Sanad:
         with self._writing:
             return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
 
-    def upload(self, items: Sequence[tuple[str | None, bytes]]) -> tuple[IngestReport, list[UploadResult]]:
+    def upload(self, items: Sequence[tuple[str | None, bytes]], *,
+               progress: Progress | None = None) -> tuple[IngestReport, list[UploadResult]]:
         """Index files sent as (client file name, bytes): names are sanitised, binaries turned away, and
         the source recorded is ``upload:NAME``; one result per item, in order."""
         def ingest(paths: list[Path], sources: Mapping[Path, str]) -> IngestReport:
             with self._writing:
-                return self.ingestor.ingest(paths, sources=sources)
+                return self.ingestor.ingest(paths, sources=sources, progress=progress)
 
         return ingest_uploads(ingest, items)
 

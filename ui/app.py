@@ -2,12 +2,18 @@
 
 All logic stays in the facade; this module only wires components to it and renders with ``ui.render``.
 Gradio 6 takes css/head at launch or mount time, so callers pass ``launch_options()`` there.
+
+Client API (``gradio_client``): ``/ask`` (question, history, extractive) -> the checked answer as data,
+``/documents`` -> the indexed articles, ``/upload`` (files) -> (report, per-file results), ``/remove``
+(doc id, any string) -> (message, {"removed": id}). Bad calls get a ``gr.Error`` with a clear message.
+Queues: answers share one group, writes another (one at a time, like the facade's lock), and "New chat"
+skips the queue, so it never waits behind an upload or an answer (it cancels an answer in flight).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +23,43 @@ from gradio import utils as gr_utils
 from rag.errors import DocumentNotFoundError, GenerationError, RagError
 from rag.service import Sanad
 from rag.settings import Settings
-from rag.types import Answer, AnswerDelta, Article, Turn, UploadResult
+from rag.types import Answer, AnswerDelta, Article, Turn
 from ui import render
 
 __all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
 
-UI_CSS = """
-.sanad-msg[dir=rtl] { text-align: right; font-family: 'Noto Naskh Arabic', 'Noto Sans Arabic', sans-serif; }
-.sanad-msg[dir=ltr] { text-align: left; }
-#sanad-input textarea { unicode-bidi: plaintext; text-align: start; }
-a.sanad-cite { font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 2px; }
-.sanad-banner { padding: 6px 10px; border-radius: 6px; margin-bottom: 6px; }
-.sanad-refused { background: #fdecea; color: #8a1c13; }
-.sanad-extractive, .sanad-unsupported { background: #fff4d6; color: #6b4e00; }
-.sanad-source { border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin: 8px 0; line-height: 1.8; }
-.sanad-source.sanad-active, .sanad-source:target { border-color: #e0a800; box-shadow: 0 0 0 2px #ffe08a; }
-.sanad-source mark { background: #ffe08a; padding: 0 2px; }
-.sanad-meta { color: #666; font-size: 0.9em; }
-.sanad-error { color: #8a1c13; }
+_ARABIC_FONTS = "'Noto Naskh Arabic', 'Noto Sans Arabic', 'Noto Sans', sans-serif"
+
+UI_CSS = f"""
+.sanad-msg[dir=rtl] {{ text-align: right; font-family: {_ARABIC_FONTS}; }}
+.sanad-msg[dir=ltr] {{ text-align: left; }}
+#sanad-input textarea {{ unicode-bidi: plaintext; text-align: start; }}
+a.sanad-cite {{ font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 2px; }}
+.sanad-banner {{ padding: 6px 10px; border-radius: 6px; margin-bottom: 6px; }}
+.sanad-refused {{ background: #fdecea; color: #8a1c13; }}
+.sanad-extractive, .sanad-unsupported {{ background: #fff4d6; color: #6b4e00; }}
+.sanad-source {{ border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin: 8px 0; line-height: 1.8; }}
+.sanad-source.sanad-active, .sanad-source:target {{ border-color: #e0a800; box-shadow: 0 0 0 2px #ffe08a; }}
+.sanad-source mark {{ background: #ffe08a; padding: 0 2px; }}
+.sanad-source[dir=rtl] {{ font-family: {_ARABIC_FONTS}; }}
+.sanad-meta {{ color: #666; font-size: 0.9em; }}
+.sanad-error {{ color: #8a1c13; }}
+.sanad-status {{ display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 0.95em; }}
+.sanad-stat-value {{ font-family: ui-monospace, monospace; }}
+.sanad-docs-wrap {{ overflow-x: auto; max-width: 100%; }}
+table.sanad-docs {{ width: 100%; border-collapse: collapse; table-layout: auto; }}
+table.sanad-docs th, table.sanad-docs td {{ padding: 6px 8px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
+table.sanad-docs th {{ text-align: start; white-space: nowrap; font-weight: 600; }}
+table.sanad-docs td {{ text-align: start; }}
+table.sanad-docs td.sanad-col-title {{ font-family: {_ARABIC_FONTS}; line-height: 1.7; min-width: 14em; }}
+table.sanad-docs td.sanad-col-published, table.sanad-docs td.sanad-col-chunks {{ white-space: nowrap; }}
+table.sanad-docs td.sanad-col-source, table.sanad-docs td.sanad-col-id {{
+  font-family: ui-monospace, monospace; font-size: 0.85em; max-width: 16em; overflow-wrap: anywhere; }}
+.sanad-upload-report ul {{ margin: 4px 0; padding-inline-start: 1.2em; }}
+@media (max-width: 640px) {{
+  table.sanad-docs td.sanad-col-id, table.sanad-docs th.sanad-col-id {{ display: none; }}
+  table.sanad-docs td.sanad-col-title {{ min-width: 10em; }}
+}}
 """
 
 #: clicking a [n] marker scrolls to and marks its source card (works whatever the chat's link handling is)
@@ -101,11 +126,47 @@ def launch_ui(blocks: gr.Blocks, settings: Settings, *, host: str, port: int) ->
 
 _NOT_UPLOADED = ("✗ رُفض: يُقبل فقط ما رُفع من ملفات · Refused: only files uploaded through this page can be "
                  "indexed, not paths on the server. Nothing was indexed.")
+_EMPTY_QUESTION = "اكتب سؤالا أولا · Type a question first"
+_NO_FILES = "لم تُختر ملفات · No files chosen"
+_NO_ARTICLE = "اختر مقالا أو اكتب معرّفه · Choose an article or type its id"
+#: ingest stages as the upload's progress bar names them
+_STAGES = {"files": "قراءة الملفات · reading files", "chunks": "فهرسة المقاطع · indexing passages"}
 
 
-def _error_html(exc: RagError) -> str:
+def _client_error(message: str) -> gr.Error:
+    """What a bad call gets: a clear message, and no traceback in the server's log."""
+    return gr.Error(message, print_exception=False)
+
+
+def _rag_error(exc: RagError) -> gr.Error:
+    return _client_error(exc.message + (f" — {exc.hint}" if exc.hint else ""))
+
+
+def _error_html(exc: RagError, lang: str) -> str:
     hint = f" — {exc.hint}" if exc.hint else ""
-    return f'<div class="sanad-error" dir="auto">✗ {render.html.escape(exc.message + hint)}</div>'
+    return render.notice_html(f"✗ {exc.message}{hint}", lang)
+
+
+def _turns(history: Any) -> tuple[Turn, ...]:
+    """Chat history from a client: a list of {"role": "user"|"assistant", "content": str}; else a clear error."""
+    if history in (None, ""):
+        return ()
+    if not isinstance(history, list):
+        raise _client_error("history must be a list of {role, content} messages")
+    turns = []
+    for item in history:
+        if not (isinstance(item, dict) and item.get("role") in ("user", "assistant")
+                and isinstance(item.get("content"), str)):
+            raise _client_error('each history message must be {"role": "user" or "assistant", "content": text}')
+        turns.append(Turn(role=item["role"], content=item["content"]))
+    return tuple(turns)
+
+
+def _progress_callback(progress: gr.Progress) -> Callable[[str, int, int], None]:
+    def report(stage: str, done: int, total: int) -> None:
+        label = _STAGES.get(stage, stage)
+        progress((done, total) if total else None, desc=f"{label} {done}/{total}" if total else label)
+    return report
 
 
 class _Handlers:
@@ -124,8 +185,7 @@ class _Handlers:
                     continue  # removed since the answer was made: the card falls back to the quote alone
         return found
 
-    def _stream(self, question: str, turns: list[dict[str, str]], extractive: bool) -> Iterator[AnswerDelta | Answer]:
-        history = tuple(Turn(role=t["role"], content=t["content"]) for t in turns)  # type: ignore[arg-type]
+    def _stream(self, question: str, history: tuple[Turn, ...], extractive: bool) -> Iterator[AnswerDelta | Answer]:
         try:
             yield from self.service.stream(question, history=history, extractive=extractive)
         except GenerationError:
@@ -135,16 +195,19 @@ class _Handlers:
 
     def respond(self, question: str, messages: list[dict[str, Any]], turns: list[dict[str, str]],
                 extractive: bool) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat; the final message gets linked markers and the sources panel."""
+        """Stream one answer into the chat. When the stream ends, the message is replaced by the final,
+        checked answer (its text and citation numbers, markers linked), and the sources panel is filled."""
         if not (question or "").strip():
-            yield "", messages, turns, gr.update()
+            gr.Warning(_EMPTY_QUESTION)
+            yield gr.update(), messages, turns, gr.update()
             return
+        lang = "ar" if render.direction(question) == "rtl" else "en"
         messages = [*messages, {"role": "user", "content": render.message_html(question)},
                     {"role": "assistant", "content": render.partial_html("")}]
         yield "", messages, turns, render.sources_html(None, {})
         text = ""
         try:
-            for item in self._stream(question, turns, extractive):
+            for item in self._stream(question, _turns(turns), extractive):
                 if isinstance(item, AnswerDelta):
                     text += item.text
                     messages = [*messages[:-1], {"role": "assistant", "content": render.partial_html(text)}]
@@ -154,48 +217,65 @@ class _Handlers:
                 turns = [*turns, {"role": "user", "content": question}, {"role": "assistant", "content": item.answer}]
                 yield "", messages, turns, render.sources_html(item, self._articles(item))
         except RagError as exc:
-            messages = [*messages[:-1], {"role": "assistant", "content": _error_html(exc)}]
+            messages = [*messages[:-1], {"role": "assistant", "content": _error_html(exc, lang)}]
             yield "", messages, turns, gr.update()
 
-    def status(self) -> tuple[str, Any, list[list[object]], Any]:
-        docs = self.service.documents()
-        health = self.service.health()
-        samples = [[q] for q in render.example_questions(docs)]
-        ids = [d.doc_id for d in docs]
-        return (render.status_line(health), gr.Dataset(samples=samples), render.documents_rows(docs),
-                gr.Dropdown(choices=ids, value=None))
-
-    def upload(self, files: list[str] | None) -> str:
-        """Ingest uploaded files under sanitised names; one result line per file."""
-        if not files:
-            return "لم تُختر ملفات · No files chosen"
-        if not all(_was_uploaded(f) for f in files):
-            return _NOT_UPLOADED
+    def ask(self, question: str, history: list[dict[str, str]] | None = None,
+            extractive: bool = False) -> dict[str, Any]:
+        """Answer one question (history: earlier {role, content} messages). Returns the checked answer:
+        answer (text), citations (n, doc_id, title, source, quote, start, end, published, ...), refused, mode."""
+        if not isinstance(question, str) or not question.strip():
+            raise _client_error("the question is empty: pass a non-empty text")
+        final: Answer | None = None
         try:
-            report, results = self.service.upload([(Path(f).name, Path(f).read_bytes()) for f in files])
+            for item in self._stream(question, _turns(history), bool(extractive)):
+                if isinstance(item, Answer):
+                    final = item
         except RagError as exc:
-            return f"✗ {exc}"
-        lines = [f"- `{r.filename}`: {_upload_line(r)}" for r in results]
-        lines.append(f"\n{len(report.added)} added · {len(report.updated)} updated · "
-                     f"{len(report.unchanged)} unchanged · {len(report.failed)} failed")
-        return "\n".join(lines)
+            raise _rag_error(exc) from None
+        if final is None:
+            raise _client_error("no answer was produced")
+        return render.answer_data(final)
 
-    def remove(self, doc_id: str | None) -> str:
-        if not doc_id:
-            return "اختر مقالا · Choose an article"
+    def documents(self) -> list[dict[str, Any]]:
+        """The indexed articles: doc_id, title, chunks, published (null when unknown), source."""
+        return [d.to_dict() for d in self.service.documents()]
+
+    def refresh(self) -> tuple[str, Any, str, Any]:
+        """Status line, examples, articles table and removal picker, after a load or a write."""
+        docs = self.service.documents()
+        samples = [[q] for q in render.example_questions(docs)]
+        return (render.status_html(self.service.health()), gr.Dataset(samples=samples), render.documents_html(docs),
+                gr.Dropdown(choices=render.document_choices(docs), value=None))
+
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, list[dict[str, Any]]]:
+        """Index uploaded files (sanitised names), with progress; a report line and a result per file."""
+        if not files:
+            raise _client_error(_NO_FILES)
+        if not isinstance(files, list) or not all(isinstance(f, str) and _was_uploaded(f) for f in files):
+            raise _client_error(_NOT_UPLOADED)
+        progress(0, desc=_STAGES["files"])
+        try:
+            report, results = self.service.upload([(Path(f).name, Path(f).read_bytes()) for f in files],
+                                                  progress=_progress_callback(progress))
+        except RagError as exc:
+            raise _rag_error(exc) from None
+        counts = {"added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
+                  "failed": sum(r.status == "failed" for r in results)}
+        data = [{"filename": r.filename, "doc_id": r.doc_id, "status": r.status, "error": r.error} for r in results]
+        return render.upload_report_html(results, counts), data
+
+    def remove(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, dict[str, str]]:
+        """Remove one article by id (any id string: the picker's choices are only a convenience)."""
+        if not isinstance(doc_id, str) or not doc_id.strip():
+            raise _client_error(_NO_ARTICLE)
+        doc_id = doc_id.strip()
+        progress(None, desc=f"حذف · removing {doc_id}")
         try:
             self.service.remove(doc_id)
         except RagError as exc:
-            return f"✗ {exc}"
-        return f"حُذف · removed `{doc_id}`"
-
-
-def _upload_line(result: UploadResult) -> str:
-    if result.code == "unsupported_file":
-        return "✗ ملف ثنائي · binary file, not an article"
-    if result.status == "failed":
-        return f"✗ {result.error}"
-    return f"✓ `{result.doc_id}` ({result.status})" if result.doc_id else f"✓ ({result.status})"
+            raise _rag_error(exc) from None
+        return render.notice_html(f"✓ حُذف · removed: {doc_id}", "ar", "removed"), {"removed": doc_id}
 
 
 def build_ui(service: Sanad, settings: Settings) -> gr.Blocks:
@@ -204,12 +284,14 @@ def build_ui(service: Sanad, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="سند · Sanad", analytics_enabled=False) as demo:
         gr.Markdown("# سند · Sanad\nاسأل عن مقالاتك، وكل جملة موثقة بمصدرها · "
                     "Ask your articles; every claim is cited to its sentence.", rtl=True)
-        status = gr.Markdown(elem_id="sanad-status", rtl=True)
+        status = gr.HTML(elem_id="sanad-status")
         with gr.Tab("المحادثة · Chat"):
             chat_parts = _chat_tab(render.example_questions(service.documents()))
-        with gr.Tab("المقالات · Articles"):
+        with gr.Tab("المقالات · Articles", elem_id="sanad-articles-tab"):
             docs_parts = _documents_tab()
-        _wire(demo, handlers, status, chat_parts, docs_parts)
+        _wire(handlers, status, chat_parts, docs_parts)
+        demo.load(handlers.refresh, None, [status, chat_parts["examples"], docs_parts["table"], docs_parts["doc_id"]],
+                  api_visibility="private", concurrency_limit=None, concurrency_id="sanad-read")
     return demo
 
 
@@ -223,7 +305,7 @@ def _chat_tab(examples_now: list[str]) -> dict[str, Any]:
             with gr.Row():
                 ask = gr.Button("اسأل · Ask", variant="primary", elem_id="sanad-ask")
                 extractive = gr.Checkbox(label="استخراجي دون نموذج · Extractive (no LLM)", value=False)
-                clear = gr.Button("محادثة جديدة · New chat")
+                clear = gr.Button("محادثة جديدة · New chat", elem_id="sanad-new-chat")
             examples = gr.Dataset(components=[question], samples=[[q] for q in examples_now],
                                   label="أمثلة · Examples", elem_id="sanad-examples")
         with gr.Column(scale=2):
@@ -235,30 +317,39 @@ def _chat_tab(examples_now: list[str]) -> dict[str, Any]:
 
 
 def _documents_tab() -> dict[str, Any]:
-    files = gr.File(file_count="multiple", label="رفع مقالات · Upload articles (.txt .md .html .pdf .jsonl)")
-    upload = gr.Button("فهرسة · Index", variant="primary")
-    upload_result = gr.Markdown(elem_id="sanad-upload-result")
-    table = gr.Dataframe(headers=["id", "العنوان · Title", "التاريخ · Date", "المصدر · Source", "مقاطع · Chunks"],
-                         interactive=False, elem_id="sanad-docs")
+    files = gr.File(file_count="multiple", elem_id="sanad-files",
+                    label="رفع مقالات (‎.txt .md .html .pdf .jsonl‎) · Upload articles")
+    upload = gr.Button("فهرسة · Index", variant="primary", elem_id="sanad-index")
+    upload_result = gr.HTML(elem_id="sanad-upload-result", label="report")
+    upload_data = gr.JSON(visible=False, label="results")
+    table = gr.HTML(render.documents_html([]), elem_id="sanad-docs")
     with gr.Row():
-        doc_id = gr.Dropdown(choices=[], label="مقال · Article", allow_custom_value=False)
-        remove = gr.Button("حذف · Remove", variant="stop")
-    remove_result = gr.Markdown()
-    return {"files": files, "upload": upload, "upload_result": upload_result, "table": table, "doc_id": doc_id,
-            "remove": remove, "remove_result": remove_result}
+        doc_id = gr.Dropdown(choices=[], label="مقال للحذف · Article to remove", allow_custom_value=True,
+                             elem_id="sanad-doc-id")
+        remove = gr.Button("حذف · Remove", variant="stop", elem_id="sanad-remove")
+    remove_result = gr.HTML(elem_id="sanad-remove-result", label="message")
+    removed = gr.JSON(visible=False, label="removed")
+    return {"files": files, "upload": upload, "upload_result": upload_result, "upload_data": upload_data,
+            "table": table, "doc_id": doc_id, "remove": remove, "remove_result": remove_result, "removed": removed}
 
 
-def _wire(demo: gr.Blocks, h: _Handlers, status: gr.Markdown, c: dict[str, Any], d: dict[str, Any]) -> None:
+def _wire(h: _Handlers, status: gr.HTML, c: dict[str, Any], d: dict[str, Any]) -> None:
+    """Answers share a queue group, writes another (one at a time); reads and "New chat" never wait."""
     refresh_out = [status, c["examples"], d["table"], d["doc_id"]]
     ask_in = [c["question"], c["chat"], c["turns"], c["extractive"]]
     ask_out = [c["question"], c["chat"], c["turns"], c["sources"]]
-    c["ask"].click(h.respond, ask_in, ask_out, api_name="ask")
-    c["question"].submit(h.respond, ask_in, ask_out, api_name=False)
+    answering = {"concurrency_id": "sanad-ask", "concurrency_limit": 2}
+    asked = c["ask"].click(h.respond, ask_in, ask_out, api_name="chat", api_visibility="undocumented", **answering)
+    submitted = c["question"].submit(h.respond, ask_in, ask_out, api_visibility="private", **answering)
     c["clear"].click(lambda: ([], [], render.sources_html(None, {})), None, [c["chat"], c["turns"], c["sources"]],
-                     api_name=False)
-    c["examples"].click(lambda sample: sample[0], c["examples"], c["question"], api_name=False)
-    d["upload"].click(h.upload, d["files"], d["upload_result"], api_name="upload").then(
-        h.status, None, refresh_out, api_name=False)
-    d["remove"].click(h.remove, d["doc_id"], d["remove_result"], api_name="remove").then(
-        h.status, None, refresh_out, api_name=False)
-    demo.load(h.status, None, refresh_out, api_name="status")
+                     queue=False, cancels=[asked, submitted], api_visibility="private")
+    c["examples"].click(lambda sample: sample[0], c["examples"], c["question"], queue=False,
+                        api_visibility="private")
+    writing = {"concurrency_id": "sanad-write", "concurrency_limit": 1}
+    reading = {"concurrency_id": "sanad-read", "concurrency_limit": None, "api_visibility": "private"}
+    d["upload"].click(h.upload, d["files"], [d["upload_result"], d["upload_data"]], api_name="upload",
+                      **writing).then(h.refresh, None, refresh_out, **reading)
+    d["remove"].click(h.remove, d["doc_id"], [d["remove_result"], d["removed"]], api_name="remove",
+                      **writing).then(h.refresh, None, refresh_out, **reading)
+    gr.api(h.ask, api_name="ask", **answering)
+    gr.api(h.documents, api_name="documents", concurrency_id="sanad-read", concurrency_limit=None)

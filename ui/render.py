@@ -1,8 +1,10 @@
-"""Pure functions that turn library objects into chat HTML/markdown. No gradio here: tested alone.
+"""Pure functions that turn library objects into chat HTML. No gradio here: tested alone.
 
 Direction is decided per message (Arabic right-to-left, English left-to-right) because Gradio's global
 ``rtl`` flag flips the whole page; every text piece is HTML-escaped, and the displayed text is never
 altered beyond escaping (the highlight wraps the article's own characters, found by Citation.start/end).
+Pieces of the other direction (a model name, a file name, an English gloss) sit in ``<bdi>`` so the
+bidi algorithm cannot reorder them with their neighbours.
 """
 
 from __future__ import annotations
@@ -13,27 +15,44 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
 from rag.arabic import detect_language
-from rag.types import Answer, Article, Citation, DocInfo, Health
+from rag.types import Answer, Article, Citation, DocInfo, Health, UploadResult
 
 __all__ = [
     "direction", "message_html", "answer_html", "partial_html", "banner_html", "paragraph_bounds",
-    "source_card_html", "source_label", "sources_html", "status_line", "example_questions", "documents_rows",
-    "link_citations",
+    "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
+    "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
+    "answer_data", "upload_report_html",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+
+#: shown where an article has no publication date, in the language of its title
+UNKNOWN_DATE = {"ar": "غير معروف", "en": "unknown"}
+
+#: banners for answers that are not normal LLM answers, one language each (the question's)
+_BANNERS = {
+    "extractive": {"ar": "ℹ إجابة استخراجية: جمل مقتبسة من المقالات دون نموذج لغوي.",
+                   "en": "ℹ Extractive answer: sentences quoted from the articles, no LLM."},
+    "unsupported": {"ar": "⚠ بعض الجمل غير مدعومة بالمصادر.",
+                    "en": "⚠ Some sentences are not supported by the sources."},
+    "refused": {"ar": "لا تتضمن المقالات المفهرسة إجابة عن هذا السؤال.",
+                "en": "The indexed articles do not answer this question."},
+}
 
 
 def direction(text: str) -> str:
     return "rtl" if detect_language(text) == "ar" else "ltr"
 
 
+def _lang(text: str) -> str:
+    return "ar" if direction(text) == "rtl" else "en"
+
+
 def _wrap(body: str, text_for_dir: str, extra_class: str = "") -> str:
     """Blank lines around the body let the chat's markdown renderer still parse it inside the div."""
-    lang = "ar" if direction(text_for_dir) == "rtl" else "en"
     cls = f"sanad-msg {extra_class}".strip()
-    return f'<div dir="{direction(text_for_dir)}" lang="{lang}" class="{cls}">\n\n{body}\n\n</div>'
+    return f'<div dir="{direction(text_for_dir)}" lang="{_lang(text_for_dir)}" class="{cls}">\n\n{body}\n\n</div>'
 
 
 def message_html(text: str) -> str:
@@ -43,7 +62,13 @@ def message_html(text: str) -> str:
 
 def partial_html(text: str) -> str:
     """The answer while it streams (markers become links only once citations are checked)."""
-    return _wrap(html.escape(text) + " ▍", text or "ا")
+    return _wrap(html.escape(text) + " ▍", text or "ا", "sanad-partial")
+
+
+def notice_html(text: str, lang: str, kind: str = "error") -> str:
+    """A one-language notice in the chat (an error, a refusal), in that language's direction."""
+    dir_ = "rtl" if lang == "ar" else "ltr"
+    return f'<div class="sanad-msg sanad-{kind}" dir="{dir_}" lang="{lang}">{html.escape(text)}</div>'
 
 
 def link_citations(text: str, citations: Sequence[Citation]) -> str:
@@ -59,24 +84,41 @@ def link_citations(text: str, citations: Sequence[Citation]) -> str:
     return _MARKER.sub(repl, html.escape(text))
 
 
+def _answer_lang(answer: Answer) -> str:
+    """The question's language (the answerer sets it); the text's own script when it is unset."""
+    if answer.lang in ("ar", "en"):
+        return answer.lang
+    return _lang(answer.question or answer.answer)
+
+
 def banner_html(answer: Answer) -> str:
-    """A clear banner for answers that are not normal LLM answers; empty string otherwise."""
-    if answer.refused:
-        return ('<div class="sanad-banner sanad-refused" dir="rtl">⚠ لا تتضمن المقالات المفهرسة إجابة عن هذا السؤال'
-                ' · <span dir="ltr">The indexed articles do not answer this question</span></div>')
-    if answer.mode == "extractive":
-        return ('<div class="sanad-banner sanad-extractive" dir="rtl">ℹ إجابة استخراجية: جمل مقتبسة دون نموذج لغوي'
-                ' · <span dir="ltr">Extractive answer: quoted sentences, no LLM</span></div>')
-    if answer.unsupported:
-        return ('<div class="sanad-banner sanad-unsupported" dir="rtl">⚠ بعض الجمل غير مدعومة بالمصادر'
-                ' · <span dir="ltr">Some sentences are not supported by the sources</span></div>')
-    return ""
+    """One banner, in the question's language, for extractive or partly unsupported answers; else ''.
+    A refusal has no banner: its text is the refusal, shown once as such by ``answer_html``."""
+    kind = "extractive" if answer.mode == "extractive" else "unsupported" if answer.unsupported else ""
+    if answer.refused or not kind:
+        return ""
+    lang = _answer_lang(answer)
+    dir_ = "rtl" if lang == "ar" else "ltr"
+    return (f'<div class="sanad-banner sanad-{kind}" dir="{dir_}" lang="{lang}">'
+            f"{html.escape(_BANNERS[kind][lang])}</div>")
 
 
 def answer_html(answer: Answer) -> str:
-    """The final chat message: banner, then the answer with clickable [n] markers, in its own direction."""
+    """The final chat message, from the checked answer: a refusal is one red block in the question's
+    language; any other answer is its banner (if any) and the text with clickable [n] markers."""
+    if answer.refused:
+        lang = _answer_lang(answer)
+        text = answer.answer.strip() or _BANNERS["refused"][lang]
+        return notice_html("⚠ " + text, lang, "refused sanad-banner")
     body = link_citations(answer.answer, answer.citations)
     return banner_html(answer) + _wrap(body, answer.answer)
+
+
+def answer_data(answer: Answer) -> dict[str, object]:
+    """The structured answer a client reads (gradio_client's /ask): checked text, citations as data."""
+    data = answer.to_dict()
+    data.pop("passages", None)  # retrieval diagnostics: large, and /v1/ask already serves them
+    return data
 
 
 def paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -101,7 +143,9 @@ def _highlighted(article: Article | None, citation: Citation) -> str:
 
 
 def source_label(source: str) -> str:
-    """Sources are file paths for ingested files; readers need the file name, not the folder it came from."""
+    """Sources are file paths for ingested files (``upload:NAME`` for uploads); readers need the file
+    name, not the folder it came from."""
+    source = source.removeprefix("upload:")
     return PurePath(source.replace("\\", "/")).name if ("/" in source or "\\" in source) else source
 
 
@@ -112,24 +156,34 @@ def source_card_html(citation: Citation, article: Article | None) -> str:
     check = "" if citation.supported else ' <span class="sanad-unchecked">(غير مؤكد · unverified)</span>'
     dir_ = direction((article.text[:400] if article else citation.quote) or citation.quote)
     return (f'<div class="sanad-source" id="sanad-src-{citation.n}" data-n="{citation.n}" dir="{dir_}">'
-            f'<div class="sanad-source-head"><span class="sanad-n">[{citation.n}]</span> <b>{title}</b>{check}</div>'
-            f'<div class="sanad-meta">{meta}</div>{_highlighted(article, citation)}</div>')
+            f'<div class="sanad-source-head"><span class="sanad-n">[{citation.n}]</span> <b><bdi>{title}</bdi></b>'
+            f'{check}</div><div class="sanad-meta">{meta}</div>{_highlighted(article, citation)}</div>')
 
 
 def sources_html(answer: Answer | None, articles: Mapping[str, Article]) -> str:
     """The sources panel: one card per citation, in marker order."""
     if answer is None or not answer.citations:
-        return '<div class="sanad-sources-empty" dir="rtl">المصادر تظهر هنا · <span dir="ltr">Sources appear here</span></div>'
+        return ('<div class="sanad-sources-empty" dir="rtl"><bdi>المصادر تظهر هنا</bdi> · '
+                '<bdi dir="ltr">Sources appear here</bdi></div>')
     cards = [source_card_html(c, articles.get(c.doc_id)) for c in sorted(answer.citations, key=lambda c: c.n)]
     return '<div class="sanad-sources">' + "".join(cards) + "</div>"
 
 
-def status_line(health: Health) -> str:
+def _stat(ar: str, en: str, value: str, value_dir: str = "ltr") -> str:
+    """One status item: each label and the value isolated, so no piece reorders with its neighbours."""
+    return (f'<span class="sanad-stat"><bdi lang="ar" dir="rtl">{ar}</bdi> <bdi lang="en" dir="ltr">{en}</bdi>: '
+            f'<bdi dir="{value_dir}" class="sanad-stat-value">{html.escape(value)}</bdi></span>')
+
+
+def status_html(health: Health) -> str:
+    """The header status line: separate, isolated items laid out right-to-left (they wrap on phones)."""
     llm = {"ok": "✓", "unreachable": "✗", "model_missing": "⚠"}.get(health.ollama_status, "⚠")
-    mode = "هجين · hybrid" if health.embed_mode == "hybrid" else "كلمات فقط · keyword-only"
-    return (f"**النموذج · Model:** `{health.ollama_model}` {llm} {health.ollama_status} · "
-            f"**المقالات · Articles:** {health.documents} · **المقاطع · Chunks:** {health.chunks} · "
-            f"**البحث · Search:** {mode}")
+    mode = "hybrid" if health.embed_mode == "hybrid" else "keyword-only"
+    items = [_stat("النموذج", "Model", f"{health.ollama_model} {llm} {health.ollama_status}"),
+             _stat("المقالات", "Articles", str(health.documents)),
+             _stat("المقاطع", "Chunks", str(health.chunks)),
+             _stat("البحث", "Search", mode)]
+    return f'<div class="sanad-status" dir="rtl">{"".join(items)}</div>'
 
 
 def example_questions(docs: Sequence[DocInfo], limit: int = 4) -> list[str]:
@@ -146,5 +200,63 @@ def example_questions(docs: Sequence[DocInfo], limit: int = 4) -> list[str]:
     return questions
 
 
+def _published(doc: DocInfo) -> str:
+    return doc.published or UNKNOWN_DATE[_lang(doc.title or "ا")]
+
+
 def documents_rows(docs: Sequence[DocInfo]) -> list[list[object]]:
-    return [[d.doc_id, d.title, d.published or "", d.source, d.chunks] for d in docs]
+    """The articles as plain rows (id, title, published or 'unknown', source file name, chunks)."""
+    return [[d.doc_id, d.title, _published(d), source_label(d.source), d.chunks] for d in docs]
+
+
+_COLUMNS = (("title", "العنوان", "Title"), ("published", "التاريخ", "Published"), ("source", "المصدر", "Source"),
+            ("chunks", "مقاطع", "Chunks"), ("id", "المعرف", "id"))
+
+
+def _cell(column: str, text: str, dir_: str) -> str:
+    return f'<td class="sanad-col-{column}" dir="{dir_}"><bdi>{html.escape(text)}</bdi></td>'
+
+
+def _doc_row(doc: DocInfo) -> str:
+    title = doc.title or doc.doc_id
+    published = _published(doc)
+    date_dir = "ltr" if doc.published else direction(published)
+    cells = [_cell("title", title, direction(title)), _cell("published", published, date_dir),
+             _cell("source", source_label(doc.source), "ltr"), _cell("chunks", str(doc.chunks), "ltr"),
+             _cell("id", doc.doc_id, "ltr")]
+    return f'<tr data-doc-id="{html.escape(doc.doc_id)}">{"".join(cells)}</tr>'
+
+
+def documents_html(docs: Sequence[DocInfo]) -> str:
+    """The Articles table: each cell in its own direction (Arabic titles right-to-left), a date or
+    'unknown' in the title's language, the source's file name (wrapping, never widening the page)."""
+    head = "".join(f'<th class="sanad-col-{key}" data-col="{key}"><bdi>{ar}</bdi> · <bdi dir="ltr">{en}</bdi></th>'
+                   for key, ar, en in _COLUMNS)
+    if not docs:
+        body = ('<tr><td colspan="5" class="sanad-docs-empty"><bdi>لا مقالات بعد</bdi> · '
+                '<bdi dir="ltr">No articles yet</bdi></td></tr>')
+    else:
+        body = "".join(_doc_row(d) for d in docs)
+    return (f'<div class="sanad-docs-wrap"><table class="sanad-docs" dir="rtl"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def document_choices(docs: Sequence[DocInfo]) -> list[tuple[str, str]]:
+    """(label, doc id) pairs for the removal picker: the title beside the id it removes."""
+    return [(f"{d.title} — {d.doc_id}" if d.title else d.doc_id, d.doc_id) for d in docs]
+
+
+def _upload_line(result: UploadResult) -> str:
+    if result.code == "unsupported_file":
+        return "✗ ملف ثنائي، ليس مقالا · binary file, not an article"
+    if result.status == "failed":
+        return f"✗ {result.error}"
+    return f"✓ {result.doc_id} ({result.status})" if result.doc_id else f"✓ ({result.status})"
+
+
+def upload_report_html(results: Sequence[UploadResult], counts: Mapping[str, int]) -> str:
+    """One isolated line per uploaded file, then the counts (added · updated · unchanged · failed)."""
+    lines = "".join(f'<li><bdi class="sanad-file">{html.escape(r.filename)}</bdi>: '
+                    f'<bdi dir="auto">{html.escape(_upload_line(r))}</bdi></li>' for r in results)
+    total = " · ".join(f"{counts.get(k, 0)} {k}" for k in ("added", "updated", "unchanged", "failed"))
+    return f'<div class="sanad-upload-report" dir="auto"><ul>{lines}</ul><p dir="ltr">{total}</p></div>'

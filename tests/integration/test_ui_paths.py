@@ -69,7 +69,7 @@ def test_upload_refuses_a_server_path(live):
 
 def test_chat_history_cannot_smuggle_a_server_file(live):
     history = [{"role": "user", "content": [{"type": "file", "file": file_data(live["secret"])}]}]
-    event, stream = call(live["http"], "ask", ["كم جنديا؟", history, True])
+    event, stream = call(live["http"], "chat", ["كم جنديا؟", history, True])  # the chat tab's own event
     assert event == "error" and "/gradio_api/file=" not in stream
     assert copied_into_upload_folder(live["marker"]) == []
 
@@ -80,8 +80,9 @@ def test_a_genuine_upload_through_gradio_client_is_indexed(live, tmp_path):
     article = tmp_path / "upload_ok.txt"
     article.write_text("خبر مرفوع\n\nأعلنت البلدية افتتاح حديقة جديدة.", encoding="utf-8")
     client = Client(live["url"] + "/", verbose=False)
-    result = client.predict([handle_file(str(article))], api_name="/upload")
-    assert "upload_ok" in result and "1 added" in result
+    report, results = client.predict([handle_file(str(article))], api_name="/upload")
+    assert "upload_ok" in report and "1 added" in report
+    assert results == [{"filename": "upload_ok.txt", "doc_id": "upload_ok", "status": "added", "error": None}]
     assert "upload_ok" in doc_ids(live["http"])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rag.types import Answer, Article, Citation, DocInfo, Health
 from ui import render
 
@@ -76,20 +78,63 @@ def test_banners():
     assert render.banner_html(answer()) == ""
 
 
+def test_refusal_is_shown_once_in_the_questions_language():
+    refusal = "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال."
+    out = render.answer_html(answer(refusal, refused=True, citations=(), mode="extractive", lang="ar"))
+    assert out.count("sanad-refused") == 1 and out.count("تتضمن") == 1
+    assert "The indexed articles" not in out and "Extractive" not in out and 'dir="rtl"' in out
+    english = render.answer_html(answer("The available articles do not answer this question.", refused=True,
+                                        citations=(), lang="en", question="Who won?"))
+    assert english.count("do not answer") == 1 and 'dir="ltr"' in english
+    assert not any("\u0600" <= ch <= "\u06ff" for ch in english)  # no Arabic in an English refusal
+
+
+def test_banner_is_in_the_questions_language_only():
+    arabic = render.banner_html(answer(mode="extractive", lang="ar"))
+    english = render.banner_html(answer("Seventy soldiers [1].", mode="extractive", lang="en"))
+    assert "استخراجية" in arabic and "Extractive" not in arabic and 'dir="rtl"' in arabic
+    assert "Extractive" in english and "استخراجية" not in english and 'dir="ltr"' in english
+
+
 def test_partial_html_streams_escaped_text():
     out = render.partial_html("نص <b>")
     assert "&lt;b&gt;" in out and 'dir="rtl"' in out
 
 
-def test_examples_from_titles_and_status_line():
+def test_examples_from_titles():
     docs = [DocInfo("a", "حفتر يستنجد بروسيا", 3, None, "s"), DocInfo("b", "Oil prices", 1, None, "s")]
     questions = render.example_questions(docs)
     assert questions[0] == "ما أبرز ما ورد في خبر «حفتر يستنجد بروسيا»؟"
     assert questions[1] == 'What does the article "Oil prices" report?'
+
+
+def test_status_line_isolates_every_label_and_value():
     health = Health(5, 40, "e5", "hybrid", None, "embedded", "/x", "http://h", "qwen3:4b", "unreachable")
-    line = render.status_line(health)
-    assert "qwen3:4b" in line and "unreachable" in line and "5" in line and "40" in line
-    assert render.documents_rows(docs)[0] == ["a", "حفتر يستنجد بروسيا", "", "s", 3]
+    out = render.status_html(health)
+    values = re.findall(r'<bdi dir="ltr" class="sanad-stat-value">([^<]*)</bdi>', out)
+    assert values == ["qwen3:4b ✗ unreachable", "5", "40", "hybrid"]
+    assert out.count('<bdi lang="ar" dir="rtl">') == 4 and out.count('<bdi lang="en" dir="ltr">') == 4
+    assert out.count('class="sanad-stat"') == 4
+
+
+def test_documents_rows_and_table_show_dates_or_unknown():
+    docs = [DocInfo("a", "حفتر يستنجد بروسيا", 3, None, "upload:000_ab.txt"),
+            DocInfo("b", "Oil prices", 1, "2024-05-01", "/news/en/oil.md")]
+    assert render.documents_rows(docs) == [["a", "حفتر يستنجد بروسيا", "غير معروف", "000_ab.txt", 3],
+                                           ["b", "Oil prices", "2024-05-01", "oil.md", 1]]
+    table = render.documents_html(docs)
+    assert re.findall(r'data-col="(\w+)"', table) == ["title", "published", "source", "chunks", "id"]
+    assert '<td class="sanad-col-title" dir="rtl"><bdi>حفتر يستنجد بروسيا</bdi>' in table
+    assert '<td class="sanad-col-title" dir="ltr"><bdi>Oil prices</bdi>' in table
+    assert '<td class="sanad-col-published" dir="rtl"><bdi>غير معروف</bdi>' in table
+    assert '<td class="sanad-col-published" dir="ltr"><bdi>2024-05-01</bdi>' in table
+    assert "/news/en" not in table and "upload:" not in table
+    assert "No articles yet" in render.documents_html([])
+
+
+def test_document_choices_label_titles_and_return_ids():
+    docs = [DocInfo("a", "حفتر", 3, None, "s"), DocInfo("b", "", 1, None, "s")]
+    assert render.document_choices(docs) == [("حفتر — a", "a"), ("b", "b")]
 
 
 def test_source_label_shows_file_name_not_folder():
@@ -127,6 +172,8 @@ def test_chat_handler_falls_back_to_extractive_with_banner_when_llm_is_down():
 
 
 def test_upload_and_remove_handlers(tmp_path, monkeypatch):
+    import gradio as gr
+    import pytest
 
     from tests.fakes.fake_service import make_fake_service
     from ui.app import _Handlers
@@ -138,7 +185,59 @@ def test_upload_and_remove_handlers(tmp_path, monkeypatch):
     good.write_text("عنوان\n\nنص.", encoding="utf-8")
     binary = tmp_path / "x.png"
     binary.write_bytes(b"\x89PNG\x00\x00")
-    out = handlers.upload([str(good), str(binary)])
-    assert "`x.png`: ✗" in out and "✓ `خبر`" in out and "1 added" in out
+    report, results = handlers.upload([str(good), str(binary)], progress=lambda *a, **k: None)
+    assert [(r["filename"], r["status"], r["doc_id"]) for r in results] == [("خبر.txt", "added", "خبر"),
+                                                                           ("x.png", "failed", None)]
+    assert "1 added" in report and "1 failed" in report and "ملف ثنائي" in report
     assert [d.doc_id for d in service.documents()] == ["خبر"]
-    assert "removed" in handlers.remove("خبر") and "✗" in handlers.remove("خبر")
+    message, removed = handlers.remove("خبر", progress=lambda *a, **k: None)
+    assert removed == {"removed": "خبر"} and service.documents() == []
+    with pytest.raises(gr.Error, match="no document with id"):
+        handlers.remove("خبر", progress=lambda *a, **k: None)
+    with pytest.raises(gr.Error, match="Choose an article"):
+        handlers.remove("  ", progress=lambda *a, **k: None)
+
+
+class _StreamingService:
+    """Streams a draft whose markers the check renumbers and drops, then the checked final answer."""
+
+    def __init__(self, final: Answer, draft: tuple[str, ...]) -> None:
+        self.final, self.draft = final, draft
+
+    def stream(self, question, *, history=(), extractive=False):
+        from rag.types import AnswerDelta
+
+        yield from (AnswerDelta(piece) for piece in self.draft)
+        yield self.final
+
+    def article(self, doc_id):
+        return ARTICLE
+
+
+def test_the_final_message_is_the_checked_answer_not_the_streamed_draft():
+    from ui.app import _Handlers
+
+    final = answer("نقل 70 جنديا [2].", citations=(cite(2),))
+    steps = list(_Handlers(_StreamingService(final, ("نقل 70 جنديا [1] ", "وزار موسكو [5]."))).respond(
+        "كم جنديا؟", [], [], False))
+    assert "[5]" in steps[-2][1][-1]["content"]  # the draft was shown while streaming
+    last = steps[-1][1][-1]["content"]
+    assert "[5]" not in last and "وزار موسكو" not in last and "[1]" not in last
+    assert '<a class="sanad-cite" href="#sanad-src-2" data-n="2">[2]</a>' in last
+    assert steps[-1][2][-1] == {"role": "assistant", "content": "نقل 70 جنديا [2]."}
+    assert 'id="sanad-src-2"' in steps[-1][3] and f"<mark>{QUOTE}</mark>" in steps[-1][3]
+
+
+def test_an_empty_question_warns_and_asks_nothing():
+    import warnings
+
+    from tests.fakes.fake_service import make_fake_service
+    from ui.app import _Handlers
+
+    service = make_fake_service()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        steps = list(_Handlers(service).respond("   ", [], [], False))
+    assert len(steps) == 1 and steps[0][1] == [] and steps[0][2] == []
+    assert any("Type a question first" in str(w.message) for w in caught)
+    assert service.answerer.calls == []

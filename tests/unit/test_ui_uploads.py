@@ -29,10 +29,16 @@ def server_file(tmp_path: Path) -> Path:
 
 
 def _upload(paths: list[str]) -> tuple[str, list[str]]:
+    """The handler's report (or the error a client gets) and the ids indexed afterwards."""
+    import gradio as gr
+
     from ui.app import _Handlers
 
     service = make_fake_service(articles=0)
-    out = _Handlers(service).upload(paths)
+    try:
+        out, _ = _Handlers(service).upload(paths, progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    except gr.Error as exc:
+        out = f"✗ {exc.message}"
     return out, [d.doc_id for d in service.documents()]
 
 
@@ -66,4 +72,34 @@ def test_a_genuine_upload_is_indexed(upload_dir):
     genuine.parent.mkdir()
     genuine.write_text("عنوان\n\nنص.", encoding="utf-8")
     out, ids = _upload([str(genuine)])
-    assert "✓ `خبر`" in out and "1 added" in out and ids == ["خبر"]
+    assert "✓ خبر (added)" in out and "1 added" in out and ids == ["خبر"]
+
+
+def test_upload_reports_progress_through_the_ingest_stages(upload_dir):
+    from ui.app import _Handlers
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[object, str]] = []
+
+        def __call__(self, value: object = None, desc: str = "", **_: object) -> None:
+            self.calls.append((value, desc))
+
+    genuine = upload_dir / "0f3e" / "خبر.txt"
+    genuine.parent.mkdir()
+    genuine.write_text("عنوان\n\nنص.", encoding="utf-8")
+    service = make_fake_service(articles=0)
+
+    def ingest(paths, *, prune=False, progress=None, sources=None):  # the real pipeline's progress calls
+        for stage, done, total in (("files", 0, 1), ("files", 1, 1), ("chunks", 2, 2)):
+            progress(stage, done, total)
+        return real(paths, sources=sources)
+
+    real = service.ingestor.ingest
+    service.ingestor.ingest = ingest
+    progress = Recorder()
+    _Handlers(service).upload([str(genuine)], progress=progress)
+    assert progress.calls[0] == (0, "قراءة الملفات · reading files")
+    assert progress.calls[1:] == [((0, 1), "قراءة الملفات · reading files 0/1"),
+                                  ((1, 1), "قراءة الملفات · reading files 1/1"),
+                                  ((2, 2), "فهرسة المقاطع · indexing passages 2/2")]
