@@ -34,7 +34,7 @@ UI_CSS = f"""
 .sanad-msg[dir=rtl] {{ text-align: right; font-family: {_ARABIC_FONTS}; }}
 .sanad-msg[dir=ltr] {{ text-align: left; }}
 #sanad-input textarea {{ unicode-bidi: plaintext; text-align: start; }}
-a.sanad-cite {{ font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 2px; }}
+a.sanad-cite {{ unicode-bidi: isolate; font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 2px; }}
 .sanad-banner {{ padding: 6px 10px; border-radius: 6px; margin-bottom: 6px; }}
 .sanad-refused {{ background: #fdecea; color: #8a1c13; }}
 .sanad-extractive, .sanad-unsupported {{ background: #fff4d6; color: #6b4e00; }}
@@ -44,8 +44,13 @@ a.sanad-cite {{ font-weight: 700; text-decoration: none; cursor: pointer; paddin
 .sanad-source[dir=rtl] {{ font-family: {_ARABIC_FONTS}; }}
 .sanad-meta {{ color: #666; font-size: 0.9em; }}
 .sanad-error {{ color: #8a1c13; }}
-.sanad-status {{ display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 0.95em; }}
-.sanad-stat-value {{ font-family: ui-monospace, monospace; }}
+.sanad-header h1 {{ margin: 0 0 4px; font-size: 1.9em; }}
+.sanad-header p, .sanad-upload-hint p {{ margin: 0; line-height: 1.6; }}
+.sanad-header, .sanad-status, .sanad-upload-hint {{ font-family: {_ARABIC_FONTS}; }}
+.sanad-types {{ font-family: ui-monospace, monospace; font-size: 0.9em; color: #555; }}
+.sanad-status {{ display: flex; flex-wrap: wrap; gap: 4px 22px; font-size: 0.95em; }}
+.sanad-stat-label {{ color: #666; }}
+.sanad-stat-value {{ font-family: ui-monospace, monospace; font-weight: 600; }}
 .sanad-docs-wrap {{ overflow-x: auto; max-width: 100%; }}
 table.sanad-docs {{ width: 100%; border-collapse: collapse; table-layout: auto; }}
 table.sanad-docs th, table.sanad-docs td {{ padding: 6px 8px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
@@ -57,8 +62,11 @@ table.sanad-docs td.sanad-col-source, table.sanad-docs td.sanad-col-id {{
   font-family: ui-monospace, monospace; font-size: 0.85em; max-width: 16em; overflow-wrap: anywhere; }}
 .sanad-upload-report ul {{ margin: 4px 0; padding-inline-start: 1.2em; }}
 @media (max-width: 640px) {{
-  table.sanad-docs td.sanad-col-id, table.sanad-docs th.sanad-col-id {{ display: none; }}
-  table.sanad-docs td.sanad-col-title {{ min-width: 10em; }}
+  table.sanad-docs thead, table.sanad-docs td.sanad-col-id, table.sanad-docs td.sanad-col-chunks {{ display: none; }}
+  table.sanad-docs tr {{ display: block; padding: 6px 0; border-bottom: 1px solid #e5e5e5; }}
+  table.sanad-docs td {{ display: inline-block; border: none; padding: 2px 6px; }}
+  table.sanad-docs td.sanad-col-title {{ display: block; min-width: 0; font-weight: 600; }}
+  table.sanad-docs td.sanad-col-source {{ max-width: 100%; }}
 }}
 """
 
@@ -282,8 +290,7 @@ def build_ui(service: Sanad, settings: Settings) -> gr.Blocks:
     """Build (not launch) the chat app; the same Blocks runs alone (`sanad ui`) or mounted at / (`sanad serve`)."""
     handlers = _Handlers(service)
     with gr.Blocks(title="سند · Sanad", analytics_enabled=False) as demo:
-        gr.Markdown("# سند · Sanad\nاسأل عن مقالاتك، وكل جملة موثقة بمصدرها · "
-                    "Ask your articles; every claim is cited to its sentence.", rtl=True)
+        gr.HTML(render.header_html(), elem_id="sanad-header")
         status = gr.HTML(elem_id="sanad-status")
         with gr.Tab("المحادثة · Chat"):
             chat_parts = _chat_tab(render.example_questions(service.documents()))
@@ -317,8 +324,8 @@ def _chat_tab(examples_now: list[str]) -> dict[str, Any]:
 
 
 def _documents_tab() -> dict[str, Any]:
-    files = gr.File(file_count="multiple", elem_id="sanad-files",
-                    label="رفع مقالات (‎.txt .md .html .pdf .jsonl‎) · Upload articles")
+    gr.HTML(render.upload_hint_html(), elem_id="sanad-upload-hint")
+    files = gr.File(file_count="multiple", elem_id="sanad-files", label="رفع مقالات · Upload articles")
     upload = gr.Button("فهرسة · Index", variant="primary", elem_id="sanad-index")
     upload_result = gr.HTML(elem_id="sanad-upload-result", label="report")
     upload_data = gr.JSON(visible=False, label="results")

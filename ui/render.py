@@ -21,7 +21,7 @@ __all__ = [
     "direction", "message_html", "answer_html", "partial_html", "banner_html", "paragraph_bounds",
     "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
     "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
-    "answer_data", "upload_report_html",
+    "answer_data", "upload_report_html", "header_html", "upload_hint_html",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
@@ -79,7 +79,7 @@ def link_citations(text: str, citations: Sequence[Citation]) -> str:
         n = int(match.group(1))
         if n not in known:
             return match.group(0)
-        return f'<a class="sanad-cite" href="#sanad-src-{n}" data-n="{n}">[{n}]</a>'
+        return f'<bdi><a class="sanad-cite" href="#sanad-src-{n}" data-n="{n}">[{n}]</a></bdi>'
 
     return _MARKER.sub(repl, html.escape(text))
 
@@ -169,10 +169,11 @@ def sources_html(answer: Answer | None, articles: Mapping[str, Article]) -> str:
     return '<div class="sanad-sources">' + "".join(cards) + "</div>"
 
 
-def _stat(ar: str, en: str, value: str, value_dir: str = "ltr") -> str:
+def _stat(ar: str, en: str, value: str) -> str:
     """One status item: each label and the value isolated, so no piece reorders with its neighbours."""
-    return (f'<span class="sanad-stat"><bdi lang="ar" dir="rtl">{ar}</bdi> <bdi lang="en" dir="ltr">{en}</bdi>: '
-            f'<bdi dir="{value_dir}" class="sanad-stat-value">{html.escape(value)}</bdi></span>')
+    return (f'<span class="sanad-stat"><span class="sanad-stat-label"><bdi lang="ar" dir="rtl">{ar}</bdi> · '
+            f'<bdi lang="en" dir="ltr">{en}</bdi></span> '
+            f'<bdi dir="ltr" class="sanad-stat-value">{html.escape(value)}</bdi></span>')
 
 
 def status_html(health: Health) -> str:
@@ -184,6 +185,20 @@ def status_html(health: Health) -> str:
              _stat("المقاطع", "Chunks", str(health.chunks)),
              _stat("البحث", "Search", mode)]
     return f'<div class="sanad-status" dir="rtl">{"".join(items)}</div>'
+
+
+def header_html() -> str:
+    """The page title and tagline: one line per language, so neither sentence wraps into the other."""
+    return ('<div class="sanad-header" dir="rtl"><h1><bdi lang="ar">سند</bdi> · <bdi lang="en" dir="ltr">Sanad</bdi>'
+            '</h1><p lang="ar">اسأل عن مقالاتك، وكل جملة موثقة بمصدرها.</p>'
+            '<p><bdi lang="en" dir="ltr">Ask your articles; every claim is cited to its sentence.</bdi></p></div>')
+
+
+def upload_hint_html() -> str:
+    """What the upload box takes, in both languages, each isolated (file types read left-to-right)."""
+    return ('<div class="sanad-upload-hint" dir="rtl"><p lang="ar">اسحب الملفات إلى المربع أو انقر لاختيارها، ثم '
+            'اضغط «فهرسة».</p><p><bdi lang="en" dir="ltr">Drop files on the box or click to choose them, then press '
+            'Index.</bdi></p><p><bdi dir="ltr" class="sanad-types">.txt .md .html .pdf .jsonl</bdi></p></div>')
 
 
 def example_questions(docs: Sequence[DocInfo], limit: int = 4) -> list[str]:
@@ -237,7 +252,7 @@ def documents_html(docs: Sequence[DocInfo]) -> str:
                 '<bdi dir="ltr">No articles yet</bdi></td></tr>')
     else:
         body = "".join(_doc_row(d) for d in docs)
-    return (f'<div class="sanad-docs-wrap"><table class="sanad-docs" dir="rtl"><thead><tr>{head}</tr></thead>'
+    return (f'<div class="sanad-docs-wrap" dir="rtl"><table class="sanad-docs" dir="rtl"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 

@@ -36,7 +36,7 @@ def test_message_is_escaped():
 
 def test_known_markers_become_links_unknown_stay_text():
     out = render.answer_html(answer())
-    assert '<a class="sanad-cite" href="#sanad-src-1"' in out
+    assert '<bdi><a class="sanad-cite" href="#sanad-src-1"' in out
     assert "[7]" in out and "sanad-src-7" not in out
     assert 'dir="rtl"' in out and "sanad-banner" not in out
 
@@ -223,7 +223,7 @@ def test_the_final_message_is_the_checked_answer_not_the_streamed_draft():
     assert "[5]" in steps[-2][1][-1]["content"]  # the draft was shown while streaming
     last = steps[-1][1][-1]["content"]
     assert "[5]" not in last and "وزار موسكو" not in last and "[1]" not in last
-    assert '<a class="sanad-cite" href="#sanad-src-2" data-n="2">[2]</a>' in last
+    assert '<bdi><a class="sanad-cite" href="#sanad-src-2" data-n="2">[2]</a></bdi>' in last
     assert steps[-1][2][-1] == {"role": "assistant", "content": "نقل 70 جنديا [2]."}
     assert 'id="sanad-src-2"' in steps[-1][3] and f"<mark>{QUOTE}</mark>" in steps[-1][3]
 
