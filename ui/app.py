@@ -150,9 +150,14 @@ def _rag_error(exc: RagError) -> gr.Error:
     return _client_error(exc.message + (f" — {exc.hint}" if exc.hint else ""))
 
 
-def _error_html(exc: RagError, lang: str) -> str:
+_CUT = {"ar": "انقطعت الإجابة قبل اكتمالها ولم يُتحقق من اقتباساتها", "en": "The answer was cut off before it was checked"}
+
+
+def _error_html(exc: RagError, lang: str, *, cut: bool = False) -> str:
+    """The error in the chat; after streamed text, first that the text above is cut and unchecked."""
     hint = f" — {exc.hint}" if exc.hint else ""
-    return render.notice_html(f"✗ {exc.message}{hint}", lang)
+    lead = f"{_CUT[lang]}: " if cut else ""
+    return render.notice_html(f"✗ {lead}{exc.message}{hint}", lang)
 
 
 def _turns(history: Any) -> tuple[Turn, ...]:
@@ -194,10 +199,15 @@ class _Handlers:
         return found
 
     def _stream(self, question: str, history: tuple[Turn, ...], extractive: bool) -> Iterator[AnswerDelta | Answer]:
+        """The facade's stream; an LLM that fails before any text falls back to the extractive answer.
+        After text was shown, a failure is reported as a cut answer, never swapped for another one."""
+        streamed = False
         try:
-            yield from self.service.stream(question, history=history, extractive=extractive)
+            for item in self.service.stream(question, history=history, extractive=extractive):
+                streamed = streamed or isinstance(item, AnswerDelta)
+                yield item
         except GenerationError:
-            if extractive:
+            if extractive or streamed:
                 raise
             yield from self.service.stream(question, history=history, extractive=True)
 
@@ -216,8 +226,8 @@ class _Handlers:
         text = ""
         try:
             for item in self._stream(question, _turns(turns), extractive):
-                if isinstance(item, AnswerDelta):
-                    text += item.text
+                if not isinstance(item, Answer):  # a delta; one marked ``replace`` restates the whole text
+                    text = item.text if getattr(item, "replace", False) else text + item.text
                     messages = [*messages[:-1], {"role": "assistant", "content": render.partial_html(text)}]
                     yield "", messages, turns, gr.update()
                     continue
@@ -225,7 +235,8 @@ class _Handlers:
                 turns = [*turns, {"role": "user", "content": question}, {"role": "assistant", "content": item.answer}]
                 yield "", messages, turns, render.sources_html(item, self._articles(item))
         except RagError as exc:
-            messages = [*messages[:-1], {"role": "assistant", "content": _error_html(exc, lang)}]
+            cut = render.cut_html(text) if text else ""
+            messages = [*messages[:-1], {"role": "assistant", "content": cut + _error_html(exc, lang, cut=bool(text))}]
             yield "", messages, turns, gr.update()
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None,

@@ -18,7 +18,7 @@ from rag.arabic import detect_language
 from rag.types import Answer, Article, Citation, DocInfo, Health, UploadResult
 
 __all__ = [
-    "direction", "message_html", "answer_html", "partial_html", "banner_html", "paragraph_bounds",
+    "direction", "message_html", "answer_html", "partial_html", "cut_html", "banner_html", "paragraph_bounds",
     "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
     "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
     "answer_data", "upload_report_html", "header_html", "upload_hint_html",
@@ -63,6 +63,11 @@ def message_html(text: str) -> str:
 def partial_html(text: str) -> str:
     """The answer while it streams (markers become links only once citations are checked)."""
     return _wrap(html.escape(text) + " ▍", text or "ا", "sanad-partial")
+
+
+def cut_html(text: str) -> str:
+    """Streamed text that never reached the citation check (the model failed mid-answer): shown as is, marked."""
+    return _wrap(html.escape(text) + " …", text or "ا", "sanad-cut")
 
 
 def notice_html(text: str, lang: str, kind: str = "error") -> str:

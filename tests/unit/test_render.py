@@ -241,3 +241,56 @@ def test_an_empty_question_warns_and_asks_nothing():
     assert len(steps) == 1 and steps[0][1] == [] and steps[0][2] == []
     assert any("Type a question first" in str(w.message) for w in caught)
     assert service.answerer.calls == []
+
+
+class _CutService:
+    """Streams two pieces, then the model fails; counts calls so a silent fallback would show."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+
+    def stream(self, question, *, history=(), extractive=False):
+        from rag.errors import LLMStreamError
+        from rag.types import AnswerDelta
+
+        self.calls.append(extractive)
+        yield AnswerDelta("نقل 70 ")
+        yield AnswerDelta("جنديا")
+        raise LLMStreamError("the model stopped mid-answer")
+
+
+def test_a_model_failure_after_streamed_text_says_the_answer_was_cut_and_does_not_swap_it():
+    from ui.app import _Handlers
+
+    service = _CutService()
+    last = list(_Handlers(service).respond("كم جنديا؟", [], [], False))[-1]  # type: ignore[arg-type]
+    content = last[1][-1]["content"]
+    assert "نقل 70 جنديا …" in content and "sanad-cut" in content
+    assert "انقطعت الإجابة" in content and "the model stopped mid-answer" in content
+    assert service.calls == [False]  # no second, extractive answer put in its place
+    assert last[2] == []  # nothing unchecked enters the chat history
+
+
+def test_a_delta_marked_replace_restates_the_streamed_text():
+    from dataclasses import dataclass
+
+    from ui.app import _Handlers
+
+    @dataclass(frozen=True)
+    class Replace:
+        text: str
+        replace: bool = True
+
+    class Service(_StreamingService):
+        def stream(self, question, *, history=(), extractive=False):
+            from rag.types import AnswerDelta
+
+            yield AnswerDelta("مسودة [9]")
+            yield Replace("نقل 70 جنديا [2].")
+            yield self.final
+
+    final = answer("نقل 70 جنديا [2].", citations=(cite(2),))
+    steps = list(_Handlers(Service(final, ())).respond("كم جنديا؟", [], [], False))  # type: ignore[arg-type]
+    assert len(steps) == 4 and "مسودة [9]" in steps[1][1][-1]["content"]
+    replaced = steps[2][1][-1]["content"]
+    assert "نقل 70 جنديا [2]." in replaced and "مسودة" not in replaced and "[9]" not in replaced
