@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.auth import require_key
 from api.errors import error_body
-from api.schemas import AskRequest, to_turns
+from api.schemas import AskRequest, SearchRequest, to_turns
 from api.streaming import SSE_HEADERS, error_payload, primed, sse
 from api.uploads import ingest_uploads, raise_if_all_failed, read_uploads
 from rag.errors import RagError
@@ -77,6 +77,15 @@ def ask(body: AskRequest, request: Request) -> Any:
 @native_router.get("/search", summary="Ranked passages for a query (no LLM)")
 def search(request: Request, q: str = Query(..., description="The query."),
            k: int | None = Query(None, ge=1, le=50)) -> dict[str, Any]:
+    return _search(request, q, k)
+
+
+@native_router.post("/search", summary="Ranked passages for a query (no LLM), JSON body {q, k}")
+def search_post(body: SearchRequest, request: Request) -> dict[str, Any]:
+    return _search(request, body.q, body.k)
+
+
+def _search(request: Request, q: str, k: int | None) -> dict[str, Any]:
     result = _service(request).search(q, k=k)
     return {
         "query": result.query,

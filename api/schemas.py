@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from rag.types import SearchFilters, Turn
 
-__all__ = ["Filters", "HistoryMessage", "AskRequest", "ChatMessageIn", "ChatCompletionRequest", "to_turns",
+__all__ = ["Filters", "HistoryMessage", "AskRequest", "SearchRequest", "ChatMessageIn", "ChatCompletionRequest", "to_turns",
            "INVALID_UNICODE"]
 
 #: pydantic error type for text that cannot be encoded as UTF-8 (a lone surrogate such as "\\ud800")
@@ -78,6 +78,15 @@ class AskRequest(_Encodable):
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")
     extractive: StrictBool = Field(False, description="Answer with quoted sentences only, without the LLM.")
     stream: StrictBool = Field(False, description="Server-Sent Events: `delta` events, then `answer`.")
+
+
+class SearchRequest(_Encodable):
+    """POST /v1/search: the same query as GET ?q=&k=, for clients that send JSON (long or non-ASCII queries)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: StrictStr = Field(description="The query.")
+    k: int | None = Field(None, ge=1, le=50, description="Passages to return (default: settings.top_k).")
 
 
 class ChatMessageIn(BaseModel):
