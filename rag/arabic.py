@@ -271,8 +271,10 @@ def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
 # Arabic words also ends a sentence when the word before has two letters or more (so "د.محمد" stays).
 _SENT_END = re.compile(
     r"[.!?؟…]+[\"'”’»)\]]*(?=\s|$)|\n+"
-    r"|(?<=[\u0621-\u064A\u064B-\u0652][\u0621-\u064A\u064B-\u0652])[.!؟](?=[\u0621-\u064A])"
+    r"|(?:(?<=[\u0621-\u064A\u064B-\u0652][\u0621-\u064A\u064B-\u0652])|(?<=\dم)|(?<=\d م))[.!؟](?=[\u0621-\u064A])"
 )
+# Era marks after a year ("عام 2016 م. وقال", "500 ق.م."): the period ends the sentence, not an abbreviation.
+_ERA_MARKS = frozenset({"م", "ه", "هـ", "ق.م"})
 # Words that end in a period without ending a sentence (compared lower-cased, without the period).
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st vs etc inc ltd jr sr gen col lt sgt capt gov sen rep jan feb mar apr jun jul aug sep "
@@ -291,6 +293,8 @@ def _is_abbreviation(text: str, start: int, dot: int) -> bool:
         begin -= 1
     word = text[begin:dot].lstrip("(\"'“«").lower()
     if not word:
+        return False
+    if word in _ERA_MARKS and text[:begin].rstrip()[-1:].isdigit():
         return False
     if word == "no":
         return bool(_NUMBER_AFTER.match(text, dot + 1))
