@@ -1,5 +1,9 @@
 """Prompt templates as versioned data: ``prompts/<name>.j2`` rendered with jinja2 and strict variables.
 
+Where: ``prompts/`` in the repository is the source of truth; ``rag/prompt_templates`` links to it and is
+shipped as package data, so a wheel or ``pip install .`` renders prompts without the repository
+(``packaged_prompts_dir``, found with importlib.resources). ``SANAD_PROMPTS_DIR`` overrides it.
+
 Why strict: a template that silently renders an empty variable produces a prompt that looks fine and answers
 badly; a missing variable must fail loudly (``ConfigError``) the first time the template is used.
 """
@@ -10,14 +14,21 @@ from pathlib import Path
 
 from rag.errors import ConfigError
 
-__all__ = ["PromptLibrary"]
+__all__ = ["PromptLibrary", "packaged_prompts_dir"]
+
+
+def packaged_prompts_dir() -> Path:
+    """The templates installed with the ``rag`` package (a real folder in a wheel, a link in the repository)."""
+    from importlib import resources
+
+    return Path(str(resources.files("rag") / "prompt_templates"))
 
 
 class PromptLibrary:
-    """Loads and renders the templates of one folder; the folder is read lazily, on first render."""
+    """Loads and renders the templates of one folder (default: the packaged ones), read lazily on first render."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else packaged_prompts_dir()
         self._env: object | None = None
 
     def _environment(self) -> object:

@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     )
 
     # --- paths ---------------------------------------------------------------------------------
-    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
+    prompts_dir: Path | None = Field(None, description="Folder of prompt templates. Unset: the templates shipped "
+                                     "inside the package (prompts/ in the repository).")
 
     @field_validator("chroma_host", "api_key", mode="before")
     @classmethod
