@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEEDS, minilm_dir
+from tests.conftest import ROOT, SEEDS, arabic_font_installed, minilm_dir, require_system
 from tests.fakes.ollama_server import FakeOllama, passages_of, prompt_of
 from tests.integration.live_server import cite_first_passage, free_port, wait_http
 
@@ -86,8 +86,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("apt-get install -y chromium fonts-noto-core")
+    require_system(Path(CHROMIUM).exists(), "chromium", "apt-get install -y chromium")
+    require_system(arabic_font_installed(), "an Arabic font", "apt-get install -y fonts-noto-core")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

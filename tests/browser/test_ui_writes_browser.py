@@ -13,6 +13,7 @@ import pytest
 
 from cli.serve_cmd import build_server
 from rag.settings import Settings
+from tests.conftest import arabic_font_installed, require_system
 from tests.fakes.fake_service import make_fake_service
 from tests.integration.live_server import ServerThread
 
@@ -24,8 +25,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 @pytest.fixture()
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("apt-get install -y chromium fonts-noto-core")
+    require_system(Path(CHROMIUM).exists(), "chromium", "apt-get install -y chromium")
+    require_system(arabic_font_installed(), "an Arabic font", "apt-get install -y fonts-noto-core")
     service = make_fake_service(articles=1)
     gate, writing = threading.Event(), threading.Event()
     ingest = service.ingestor.ingest

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_system
+
 
 @dataclass(frozen=True)
 class ChromaServer:
@@ -55,8 +57,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
 def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     """`chroma run --host 127.0.0.1 --port FREE --path TMP`, ready when its heartbeat answers."""
     chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        pytest.skip("the `chroma` command is not installed in this environment")
+    require_system(chroma.exists(), "the `chroma` command", "pip install -e '.[test]' (chromadb installs it)")
     port, path = _free_port(), tmp_path / "chroma-server"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen(
