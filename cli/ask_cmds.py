@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from cli.common import err, handle_errors, print_json, state
+from cli.common import INTERRUPTED_ANSWER, INTERRUPTED_CHAT, err, handle_errors, print_json, state
 from rag.errors import RagError
 from rag.types import Answer, AnswerDelta, SearchFilters, Turn
 
@@ -63,7 +63,7 @@ def _stream_to_terminal(stream: Any) -> Answer:
     return final
 
 
-@handle_errors
+@handle_errors(interrupted=INTERRUPTED_ANSWER)
 def ask(
     ctx: typer.Context,
     question: str = typer.Argument(..., help="The question, in Arabic or English."),
@@ -80,7 +80,7 @@ def ask(
     _stream_to_terminal(service.stream(question, filters=_filters(doc), k=k, extractive=extractive))
 
 
-@handle_errors
+@handle_errors(interrupted=INTERRUPTED_CHAT)
 def chat(
     ctx: typer.Context,
     extractive: bool = typer.Option(False, "--extractive", help="Quote the articles; use no LLM."),

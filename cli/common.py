@@ -47,8 +47,18 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def handle_errors(func: F) -> F:
-    """Translate RagError (and Ctrl-C) into one readable line and a non-zero exit code; no tracebacks."""
+#: What Ctrl-C means depends on the command: a write (ingest, remove) stops at a consistent index; chat just ends.
+INTERRUPTED_WRITE = "interrupted: the index is consistent; run the same command again to finish"
+INTERRUPTED_CHAT = "chat ended (Ctrl-C); the index was not changed"
+INTERRUPTED_ANSWER = "answer interrupted (Ctrl-C); the index was not changed"
+INTERRUPTED_EVAL = "eval interrupted (Ctrl-C); run the same command again: finished questions in --out are kept"
+
+
+def handle_errors(func: F | None = None, *, interrupted: str = INTERRUPTED_WRITE) -> Any:
+    """Translate RagError (and Ctrl-C) into one readable line and a non-zero exit code; no tracebacks.
+    ``@handle_errors`` or ``@handle_errors(interrupted=INTERRUPTED_CHAT)``: the line Ctrl-C prints."""
+    if func is None:
+        return functools.partial(handle_errors, interrupted=interrupted)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,7 +70,7 @@ def handle_errors(func: F) -> F:
             err(f"error: {exc}")
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
-            err("interrupted: the index is consistent; run the same command again to finish")
+            err(f"\n{interrupted}")
             raise typer.Exit(code=130) from None
         except OSError as exc:
             err(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
@@ -71,7 +81,7 @@ def handle_errors(func: F) -> F:
             err(f"error: unexpected {type(exc).__name__}: {exc} (set SANAD_DEBUG=1 for details)")
             raise typer.Exit(code=1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def quiet_libraries() -> None:

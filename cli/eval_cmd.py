@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import err, handle_errors, state
+from cli.common import INTERRUPTED_EVAL, err, handle_errors, state
 
 __all__ = ["register", "FAIL_UNDER_EXIT"]
 
@@ -17,7 +17,7 @@ _SHOWN = ("retrieval.doc_hit@1", "retrieval.doc_hit@5", "retrieval.mrr@10", "ret
           "latency_ms.p50", "latency_ms.p95", "prompt_tokens.mean")
 
 
-@handle_errors
+@handle_errors(interrupted=INTERRUPTED_EVAL)
 def eval_command(
     ctx: typer.Context,
     suite: Path = typer.Argument(..., help="Suite file (.jsonl); format in docs/eval.md."),
