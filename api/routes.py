@@ -76,17 +76,19 @@ def ask(body: AskRequest, request: Request) -> Any:
 
 @native_router.get("/search", summary="Ranked passages for a query (no LLM)")
 def search(request: Request, q: str = Query(..., description="The query."),
-           k: int | None = Query(None, ge=1, le=50)) -> dict[str, Any]:
-    return _search(request, q, k)
+           k: int | None = Query(None, ge=1, le=50),
+           collapse: bool = Query(True, description="One passage per story (false: every outlet's copy).")
+           ) -> dict[str, Any]:
+    return _search(request, q, k, collapse)
 
 
 @native_router.post("/search", summary="Ranked passages for a query (no LLM), JSON body {q, k}")
 def search_post(body: SearchRequest, request: Request) -> dict[str, Any]:
-    return _search(request, body.q, body.k)
+    return _search(request, body.q, body.k, body.collapse)
 
 
-def _search(request: Request, q: str, k: int | None) -> dict[str, Any]:
-    result = _service(request).search(q, k=k)
+def _search(request: Request, q: str, k: int | None, collapse: bool = True) -> dict[str, Any]:
+    result = _service(request).search(q, k=k, collapse=collapse)
     return {
         "query": result.query,
         "confidence": result.confidence,

@@ -87,6 +87,8 @@ class SearchRequest(_Encodable):
 
     q: StrictStr = Field(description="The query.")
     k: int | None = Field(None, ge=1, le=50, description="Passages to return (default: settings.top_k).")
+    collapse: StrictBool = Field(True, description="One passage per story, other outlets under `also`; "
+                                 "false: every outlet's copy.")
 
 
 class ChatMessageIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import Enum
 from typing import Any
 
@@ -45,6 +46,7 @@ def result_json(result: SearchResult) -> dict[str, Any]:
                 "score": h.score,
                 "keyword_score": h.keyword_score,
                 "dense_score": h.dense_score,
+                "also": [asdict(m) for m in h.also],
             }
             for rank, h in enumerate(result.hits, start=1)
         ],
@@ -70,6 +72,8 @@ def render_result(result: SearchResult, width: int = 240) -> list[str]:
             f"  score {h.score:.4f} · keyword {_fmt(h.keyword_score)} · dense {_fmt(h.dense_score)}"
         )
         lines.append(f"   {text}")
+        if h.also and all(o.chunk.doc_id != c.doc_id for o in result.hits[: rank - 1]):  # once per article
+            lines.append("   also reported by: " + "; ".join(f"{m.title} ({m.doc_id}, {m.source})" for m in h.also))
     return lines
 
 
@@ -84,12 +88,14 @@ def search(
     source: list[str] | None = typer.Option(None, "--source", help="Only this source (repeatable)."),
     date_from: str | None = typer.Option(None, "--from", help="Published on or after (YYYY[-MM[-DD]])."),
     date_to: str | None = typer.Option(None, "--to", help="Published on or before (YYYY[-MM[-DD]])."),
+    all_copies: bool = typer.Option(False, "--all-copies", help="Every outlet's copy of a story, not one per story."),
 ) -> None:
     """Show the passages retrieval finds for a question, with fused, keyword and dense scores."""
     filters = SearchFilters(doc_ids=tuple(doc or ()), sources=tuple(source or ()),
                             published_from=date_from, published_to=date_to)
     service = state(ctx).service(load_llm=True)
-    result = service.search(question, k=k, filters=None if filters.empty else filters, mode=mode.value)
+    result = service.search(question, k=k, filters=None if filters.empty else filters, mode=mode.value,
+                            collapse=not all_copies)
     if as_json:
         print_json(result_json(result))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -21,6 +21,7 @@ from rag.types import (
     DocInfo,
     Health,
     IngestReport,
+    SameStory,
     SearchFilters,
     SearchResult,
     Turn,
@@ -68,6 +69,8 @@ class Sanad:
     ollama_host: str
     ollama_model: str
     max_question_chars: int = 2000
+    #: near-duplicate clusters (doc id -> its story record), from ingest; None: no detection
+    clusters: Callable[[], Mapping[str, SameStory]] | None = None
     #: one writer at a time (API, UI and CLI calls in one process share this instance)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -88,7 +91,10 @@ class Sanad:
         return ingest_uploads(ingest, items)
 
     def documents(self) -> list[DocInfo]:
-        return self.store.documents()
+        """Every indexed article, each with the representative of its near-duplicate cluster."""
+        stories = self.clusters() if self.clusters is not None else {}
+        return [replace(d, cluster=stories[d.doc_id].cluster) if d.doc_id in stories else d
+                for d in self.store.documents()]
 
     def article(self, doc_id: str) -> Article:
         article = self.store.get_article(doc_id)
@@ -104,11 +110,11 @@ class Sanad:
 
     # --- questions -----------------------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
-               mode: Literal["hybrid", "keyword", "dense"] = "hybrid") -> SearchResult:
-        """Ranked passages; ``mode`` picks one retriever alone (diagnostics, keyword-only installs)."""
-        if mode == "hybrid":
-            return self.retriever.search(self._check_question(query), k=k, filters=filters)
-        return self.retriever.search(self._check_question(query), k=k, filters=filters, mode=mode)  # type: ignore[call-arg]
+               mode: Literal["hybrid", "keyword", "dense"] = "hybrid", collapse: bool = True) -> SearchResult:
+        """Ranked passages; ``mode`` picks one retriever alone (diagnostics, keyword-only installs);
+        ``collapse=False`` keeps every outlet's copy of a story (else one per story, "also reported by")."""
+        extra = ({} if mode == "hybrid" else {"mode": mode}) | ({} if collapse else {"collapse": False})
+        return self.retriever.search(self._check_question(query), k=k, filters=filters, **extra)
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             k: int | None = None, extractive: bool = False) -> Answer:

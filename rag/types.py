@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 __all__ = [
     "Article",
+    "SameStory",
     "UploadResult",
     "Chunk",
     "Hit",
@@ -70,6 +71,18 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class SameStory:
+    """An article as a member of a near-duplicate cluster (the same story from another outlet);
+    ``cluster`` is the doc id of the cluster's representative, its earliest-ingested member."""
+
+    doc_id: str
+    cluster: str
+    title: str
+    source: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
 class SearchFilters:
     """Metadata filters applied to both retrievers."""
 
@@ -94,6 +107,8 @@ class Hit:
     rerank_score: float | None = None
     keyword_rank: int | None = None
     dense_rank: int | None = None
+    #: the other members of this passage's story cluster, folded into it by search ("also reported by")
+    also: tuple[SameStory, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,6 +144,8 @@ class Citation:
     score: float
     published: str | None = None
     supported: bool = True
+    #: the same story from other outlets (near-duplicate articles folded into the cited one)
+    also: tuple[SameStory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,10 +222,12 @@ class DocInfo:
     published: str | None
     source: str
     content_hash: str = ""
+    #: doc id of the representative of its near-duplicate cluster (itself when alone or the representative)
+    cluster: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks,
-                "published": self.published, "source": self.source}
+                "published": self.published, "source": self.source, "cluster": self.cluster}
 
 
 @dataclass(frozen=True)

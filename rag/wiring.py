@@ -22,9 +22,11 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
     second instead of loading torch and the model; such a service must not ingest or search."""
     from rag.generation.answer import Answerer
     from rag.generation.llm import OllamaLLM
+    from rag.ingestion.near_duplicates import NearDuplicateIndex
     from rag.ingestion.pipeline import IngestPipeline
     from rag.ingestion.write_lock import IndexWriteLock
     from rag.prompts import PromptLibrary
+    from rag.retrieval.collapse import CollapsingRetriever
     from rag.retrieval.embedder import load_embedder
     from rag.retrieval.hybrid import HybridRetriever
     from rag.retrieval.keyword import BM25Index
@@ -43,8 +45,11 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
     if llm is None and load_llm:
         llm = OllamaLLM.from_settings(settings)
     prompts = PromptLibrary(settings.prompts_dir)
-    retriever = HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts, profile=profile)
-    ingestor = IngestPipeline(store, keyword, embedder, settings,
+    stories = NearDuplicateIndex(settings.data_dir / "near_duplicates" / f"{settings.collection}.npz", store)
+    retriever = CollapsingRetriever(
+        HybridRetriever(store, keyword, embedder, settings, llm=llm, prompts=prompts, profile=profile),
+        stories.snapshot, top_k=settings.top_k)
+    ingestor = IngestPipeline(store, keyword, embedder, settings, near_duplicates=stories,
                               write_lock=IndexWriteLock(settings.data_dir / "write.lock", settings.write_lock_timeout))
     answerer = Answerer(retriever, llm, embedder, prompts, settings, stored_vectors=store.chunk_vectors,
                         profile=profile)
@@ -61,6 +66,7 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
         ollama_host=settings.ollama_host,
         ollama_model=settings.ollama_model,
         max_question_chars=settings.max_question_chars,
+        clusters=stories.snapshot,
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from rag.errors import IngestError
 from rag.ingestion.backfill import backfill_vectors
+from rag.ingestion.near_duplicates import NearDuplicateIndex, NullClusters
 from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL, built_without_vectors
 from rag.settings import Settings
@@ -86,6 +87,7 @@ class IngestPipeline:
         commit_every: int = 300,
         commit_seconds: float = 60.0,
         write_lock: AbstractContextManager[Any] | None = None,
+        near_duplicates: NearDuplicateIndex | NullClusters | None = None,
     ) -> None:
         self.store = store
         self.keyword = keyword
@@ -99,6 +101,7 @@ class IngestPipeline:
         self.commit_seconds = commit_seconds
         #: held for a whole ingest, removal or reset (the composition root passes the cross-process one)
         self.write_lock: AbstractContextManager[Any] = write_lock or threading.RLock()
+        self.near_duplicates = near_duplicates or NullClusters()  # story clusters, kept beside the index
 
     # --- public ---------------------------------------------------------------------------------
     def signature(self) -> dict[str, Any]:
@@ -178,6 +181,7 @@ class IngestPipeline:
         if self.settings.keyword_dir.exists():
             shutil.rmtree(self.settings.keyword_dir)
         self.keyword.commit()  # an empty version, stamped into the new collection: no process serves stale hits
+        self.near_duplicates.clear()
 
     # --- steps ----------------------------------------------------------------------------------
     def _check_signature(self) -> bool:
@@ -299,6 +303,7 @@ class IngestPipeline:
             return
         self.keyword.commit()
         self._put_docs([(a, n) for a, n, _ in run.awaiting], "complete")
+        self.near_duplicates.add([a for a, _, _ in run.awaiting])
         for article, n_chunks, update in run.awaiting:
             (run.report.updated if update else run.report.added).append(article.doc_id)
             if self.embedder is not None:
@@ -338,6 +343,7 @@ class IngestPipeline:
         self.keyword.commit()
         for doc_id in doc_ids:
             self.store.delete_doc(doc_id)
+        self.near_duplicates.remove(doc_ids)
 
     def _put_docs(self, items: Sequence[tuple[Article, int]], status: str) -> None:
         """One registry write per batch when the store offers it (ChromaStore does; a write is ~40 ms)."""
