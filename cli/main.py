@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from cli.bidi import BidiMode, finish
+from cli.bidi import install as install_bidi
 from cli.common import AppState, err, quiet_libraries
 
 app = typer.Typer(
@@ -21,6 +23,9 @@ app = typer.Typer(
 def _root(
     ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="Path to a sanad.toml (default: ./sanad.toml)."),
+    bidi: BidiMode = typer.Option(BidiMode.logical, "--bidi", envvar="SANAD_BIDI", case_sensitive=False,
+                             help="'visual': print Arabic in visual order, for terminals without bidi support "
+                                  "(xterm, many SSH clients). Default 'logical': the terminal orders it."),
 ) -> None:
     """Load settings once; every command reads them from the context."""
     from pydantic import ValidationError
@@ -29,6 +34,7 @@ def _root(
     from rag.settings import load_settings
 
     quiet_libraries()
+    install_bidi(bidi)
     try:
         ctx.obj = AppState(settings=load_settings(config))
     except (ValidationError, RagError) as exc:
@@ -46,7 +52,10 @@ def _register_commands() -> None:
 
 def main() -> None:
     _register_commands()
-    app()
+    try:
+        app()
+    finally:
+        finish()
 
 
 if __name__ == "__main__":

