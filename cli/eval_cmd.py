@@ -21,7 +21,8 @@ _SHOWN = ("retrieval.doc_hit@1", "retrieval.doc_hit@5", "retrieval.mrr@10", "ret
 def eval_command(
     ctx: typer.Context,
     suite: Path = typer.Argument(..., help="Suite file (.jsonl); format in docs/eval.md."),
-    corpus: Path | None = typer.Option(None, "--corpus", help="Folder of the suite's articles (.txt)."),
+    corpus: list[Path] = typer.Option([], "--corpus", help="Folder of the suite's articles (.txt); repeat it for a "
+                                                          "suite whose sources span several folders."),
     use_index: bool = typer.Option(False, "--use-index", help="Evaluate the current index instead of ingesting --corpus."),
     extractive: bool = typer.Option(False, "--extractive", help="No LLM: score extractive answers."),
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Score retrieval only (no answers)."),
@@ -42,7 +43,7 @@ def eval_command(
         raise typer.Exit(code=2)
     mode = "retrieval" if retrieval_only else "extractive" if extractive else "llm"
     thresholds = parse_thresholds(fail_under)
-    outcome = run_eval(state(ctx).settings, suite, out, corpus=corpus, mode=mode, use_index=use_index,  # type: ignore[arg-type]
+    outcome = run_eval(state(ctx).settings, suite, out, corpus=corpus or None, mode=mode, use_index=use_index,  # type: ignore[arg-type]
                        workers=workers, judge=judge, limit=limit, compare=compare, thresholds=thresholds,
                        progress=True)
     metrics = outcome.summary["metrics"]

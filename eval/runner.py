@@ -61,7 +61,7 @@ class ParagraphLocator:
     The gold paragraph is taken from the corpus file (first line title, blank-line separated body) and
     located in ``service.article(doc_id).text`` so chunk spans can be compared, whatever cleaning did."""
 
-    def __init__(self, service: _Service, corpus: Path | None) -> None:
+    def __init__(self, service: _Service, corpus: Path | Sequence[Path] | None) -> None:
         self.service = service
         self.corpus = corpus
         self._cache: dict[tuple[str, int], tuple[int, int] | None] = {}
@@ -75,7 +75,7 @@ class ParagraphLocator:
 
     def _locate(self, doc_id: str, index: int) -> tuple[int, int] | None:
         text = self.service.article(doc_id).text
-        if self.corpus is not None:
+        if self.corpus:
             paragraphs = body_paragraphs(read_corpus_doc(self.corpus, doc_id))
         else:
             paragraphs = body_paragraphs("\n" + text)

@@ -1,7 +1,10 @@
 """One `sanad eval` invocation end to end: corpus collection (cached by content hash), run, score, report.
 
-The corpus goes into its own collection named from its content hash and the embedding settings, under
-the configured data dir, so evaluating never touches the user's index and re-running costs no embedding.
+The corpus (one or several folders) goes into its own collection named from its content hash and the embedding
+settings, in its own embedded Chroma under ``<data_dir>/eval`` (never the user's index or Chroma server), so
+evaluating touches nothing the user searches and re-running costs no embedding. ``rm -r <data_dir>/eval`` frees it.
+A corpus (or, with --use-index, an index) lacking some of the suite's sources is refused with their names: those
+questions could only score as misses.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,10 +23,13 @@ from eval.judge import Judge
 from eval.metrics import summarize
 from eval.report import write_reports, write_summary
 from eval.runner import EvalError, Mode, ParagraphLocator, RunConfig, run_suite
-from eval.suite import load_suite
+from eval.suite import Question, corpus_file, load_suite, missing_sources
 from rag.settings import Settings
 
-__all__ = ["corpus_hash", "eval_collection", "open_service", "EvalOutcome", "run_eval"]
+__all__ = ["corpus_hash", "corpora_hash", "corpus_folders", "eval_collection", "eval_settings", "open_service",
+           "EvalOutcome", "run_eval"]
+
+Corpus = Path | Sequence[Path] | None
 
 _PACKAGES = ("sanad", "llama-index-core", "chromadb", "sentence-transformers", "scipy", "ollama", "torch")
 
@@ -43,11 +49,40 @@ def corpus_hash(corpus: Path) -> str:
     return digest.hexdigest()
 
 
+def corpus_folders(corpus: Corpus) -> tuple[Path, ...]:
+    """One or several --corpus folders as a tuple, each once (a folder given twice is the same corpus)."""
+    if corpus is None:
+        return ()
+    folders = [Path(corpus)] if isinstance(corpus, str | Path) else [Path(c) for c in corpus]
+    unique: dict[Path, Path] = {}
+    for folder in folders:
+        unique.setdefault(folder.resolve(), folder)
+    return tuple(unique.values())
+
+
+def corpora_hash(folders: Sequence[Path]) -> str:
+    """One folder: its ``corpus_hash`` (so existing caches stay valid); several: a hash of their hashes, sorted."""
+    hashes = sorted(corpus_hash(folder) for folder in folders)
+    return hashes[0] if len(hashes) == 1 else hashlib.sha256("|".join(hashes).encode("ascii")).hexdigest()
+
+
 def eval_collection(settings: Settings, content_hash: str) -> str:
     """``eval_<hash12>`` from the corpus hash + what decides the vectors (model, prefixes, chunking)."""
     key = "|".join([content_hash, settings.embed_model, settings.passage_prefix, str(settings.chunk_size),
                     str(settings.chunk_overlap)])
     return "eval_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def eval_settings(settings: Settings, content_hash: str) -> Settings:
+    """Settings for the corpus collection: embedded Chroma in ``<data_dir>/eval``, sharing the built model folder."""
+    data_dir = Path(settings.data_dir) / "eval"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    models, shared = data_dir / "models", Path(settings.data_dir) / "models"
+    if not models.exists() and not models.is_symlink():
+        shared.mkdir(parents=True, exist_ok=True)
+        models.symlink_to(shared.resolve(), target_is_directory=True)  # the offline e5 weights are built once
+    return settings.model_copy(update={"collection": eval_collection(settings, content_hash), "data_dir": data_dir,
+                                       "chroma_host": None})
 
 
 Builder = Callable[..., Any]
@@ -59,22 +94,40 @@ def _default_builder(settings: Settings, **kwargs: Any) -> Any:
     return build_service(settings, **kwargs)
 
 
-def open_service(settings: Settings, corpus: Path | None, *, use_index: bool, load_llm: bool,
-                 build: Builder = _default_builder) -> tuple[Any, dict[str, Any]]:
+def _refuse_missing(missing: list[str], where: str, total: int) -> None:
+    if not missing:
+        return
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    raise EvalError(f"{where} lacks {len(missing)} of the suite's {total} source articles: {shown}",
+                    hint="pass the suite's corpus folder(s) with --corpus (repeatable); sources are file names "
+                         "without .txt (docs/eval.md)")
+
+
+def open_service(settings: Settings, corpus: Corpus, *, use_index: bool, load_llm: bool,
+                 build: Builder = _default_builder, questions: Sequence[Question] = ()) -> tuple[Any, dict[str, Any]]:
     """The service to evaluate and a description of its corpus. With ``use_index`` the configured
-    collection is used as is; otherwise the corpus is ingested (incrementally) into its own collection."""
-    info: dict[str, Any] = {"path": str(corpus) if corpus else None, "hash": None}
-    if corpus is not None:
-        info["hash"] = corpus_hash(corpus)
+    collection is used as is; otherwise the corpus folders are ingested (incrementally) into their own collection.
+    Every source of ``questions`` must be in the corpus folders (or the index): otherwise ``EvalError``."""
+    folders = corpus_folders(corpus)
+    info: dict[str, Any] = {"path": ", ".join(map(str, folders)) or None, "hash": None}
+    total = len({doc for q in questions for doc in q.sources})
+    if folders:
+        info["hash"] = corpora_hash(folders)
+        where = f"corpus {info['path']}"
+        _refuse_missing(missing_sources(questions, lambda doc: corpus_file(folders, doc) is not None), where, total)
     if use_index:
         info["collection"] = settings.collection
-        return build(settings, load_llm=load_llm), info
-    if corpus is None:
+        service = build(settings, load_llm=load_llm)
+        indexed = {d.doc_id for d in service.documents()}
+        _refuse_missing(missing_sources(questions, indexed.__contains__), f"index {settings.collection!r}", total)
+        return service, info
+    if not folders:
         raise EvalError("no corpus given", hint="pass --corpus DIR, or --use-index to evaluate the current index")
-    eval_settings = settings.model_copy(update={"collection": eval_collection(settings, info["hash"])})
-    service = build(eval_settings, load_llm=load_llm)
-    report = service.ingest([corpus])
-    info.update(collection=eval_settings.collection, ingest=report.to_dict(), documents=len(service.documents()))
+    own = eval_settings(settings, info["hash"])
+    service = build(own, load_llm=load_llm)
+    report = service.ingest(list(folders))
+    info.update(collection=own.collection, data_dir=str(own.data_dir), ingest=report.to_dict(),
+                documents=len(service.documents()))
     return service, info
 
 
@@ -107,20 +160,21 @@ def _check_llm(service: Any, mode: Mode, judge: bool) -> None:
                         hint="start Ollama and pull the model, or run with --extractive / --retrieval-only")
 
 
-def run_eval(settings: Settings, suite: Path, out: Path, *, corpus: Path | None = None, mode: Mode = "extractive",
+def run_eval(settings: Settings, suite: Path, out: Path, *, corpus: Corpus = None, mode: Mode = "extractive",
              use_index: bool = False, workers: int = 1, judge: bool = False, limit: int | None = None,
              compare: Path | None = None, thresholds: dict[str, float] | None = None,
              build: Builder = _default_builder, progress: bool = False) -> EvalOutcome:
     """Load the suite, prepare the service, run the questions not done yet, then score and report all."""
     questions = load_suite(suite, limit=limit)
-    config = RunConfig(suite=str(suite), mode=mode, corpus=str(corpus) if corpus else None, workers=workers,
+    folders = corpus_folders(corpus)
+    config = RunConfig(suite=str(suite), mode=mode, corpus=", ".join(map(str, folders)) or None, workers=workers,
                        judge=judge, limit=limit)
     started = time.time()
-    service, corpus_info = open_service(settings, corpus, use_index=use_index, load_llm=mode == "llm" or judge,
-                                        build=build)
+    service, corpus_info = open_service(settings, folders, use_index=use_index, load_llm=mode == "llm" or judge,
+                                        build=build, questions=questions)
     _check_llm(service, mode, judge)
     grader = Judge(service.llm, _prompts(settings)) if judge else None
-    rows = run_suite(service, questions, config, out, locator=ParagraphLocator(service, corpus), judge=grader,
+    rows = run_suite(service, questions, config, out, locator=ParagraphLocator(service, folders), judge=grader,
                      progress=progress)
     by_id = {q.id: q for q in questions}
     summary = summarize([(by_id[r["id"]], r) for r in rows], mode)

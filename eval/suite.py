@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ __all__ = [
     "load_suite",
     "parse_question",
     "read_corpus_doc",
+    "corpus_file",
+    "missing_sources",
     "body_paragraphs",
     "check_evidence",
 ]
@@ -127,9 +130,20 @@ def load_suite(path: str | Path, *, limit: int | None = None) -> list[Question]:
     return questions[:limit] if limit else questions
 
 
-def read_corpus_doc(corpus: Path, doc_id: str) -> str:
-    """The raw text of ``<corpus>/<doc_id>.txt`` (the corpus format of docs/eval.md)."""
-    path = Path(corpus) / f"{doc_id}.txt"
+def corpus_file(corpora: Path | Sequence[Path], doc_id: str) -> Path | None:
+    """``<folder>/<doc_id>.txt`` in the first corpus folder that holds it, or None."""
+    folders = [Path(corpora)] if isinstance(corpora, str | Path) else [Path(c) for c in corpora]
+    return next((f / f"{doc_id}.txt" for f in folders if (f / f"{doc_id}.txt").is_file()), None)
+
+
+def missing_sources(questions: Sequence[Question], present: Callable[[str], bool]) -> list[str]:
+    """The suite's source ids (sorted, once each) for which ``present`` is false."""
+    return sorted({doc for q in questions for doc in q.sources if not present(doc)})
+
+
+def read_corpus_doc(corpus: Path | Sequence[Path], doc_id: str) -> str:
+    """The raw text of ``<corpus>/<doc_id>.txt`` (the corpus format of docs/eval.md), from any of the folders."""
+    path = corpus_file(corpus, doc_id) or Path(corpus if isinstance(corpus, str | Path) else corpus[0]) / f"{doc_id}.txt"
     try:
         return path.read_text(encoding="utf-8").replace("\r\n", "\n")
     except OSError as exc:
