@@ -1,12 +1,21 @@
 """OpenAI-compatible chat: any OpenAI-speaking tool can use Sanad as a model named "sanad".
 
-The last user message is the question and earlier turns are the history. The text keeps the ``[n]``
-markers and ends with a "Sources:" list (plain chat windows show where claims come from); the full
-Answer (citations with spans) rides in the extra ``sanad`` field, on the response or the final chunk.
+The last user message is the question and earlier turns are the history. The content is the checked
+answer (its ``[n]`` markers are the numbers of the structured citations) followed by a "Sources:" list
+(plain chat windows show where claims come from); the full Answer (citations with spans) rides in the
+extra ``sanad`` field, on the response or on the stream's final chunk.
+
+Streaming holds back the tail until it is checked: the answerer yields text only after the citation check
+has passed each sentence, so the streamed ``delta.content`` pieces joined are exactly the final answer text
+(then the "Sources:" footer), never a draft the check later changes. ``usage`` is Ollama's own token count
+(``prompt_eval_count``/``eval_count``), ``max_tokens`` (or ``max_completion_tokens``) becomes Ollama's
+``num_predict`` and ``temperature`` is passed on; ``finish_reason`` is "length" when the reply stopped at
+``max_tokens`` or was cut by a model failure (``sanad.finish_reason`` says which), else "stop".
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,10 +32,11 @@ from api.streaming import SSE_HEADERS, error_payload, primed, sse
 from rag.service import Sanad
 from rag.types import Answer, AnswerDelta
 
-__all__ = ["openai_router", "MODEL_ID", "sources_text"]
+__all__ = ["openai_router", "MODEL_ID", "sources_text", "finish_reason"]
 
 MODEL_ID = "sanad"
 openai_router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_key)])
+log = logging.getLogger("sanad.api")
 
 
 def sources_text(answer: Answer) -> str:
@@ -34,11 +44,16 @@ def sources_text(answer: Answer) -> str:
     if answer.refused or not answer.citations:
         return ""
     lines = []
-    for c in answer.citations:
+    for c in sorted(answer.citations, key=lambda c: c.n):
         source = PurePath(c.source.replace("\\", "/")).name  # ingested sources are paths; show the file name
         where = ", ".join(part for part in (source, c.published) if part)
         lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
     return "\n\nSources:\n" + "\n".join(lines)
+
+
+def finish_reason(answer: Answer) -> str:
+    """OpenAI's value: an answer that stopped early (max_tokens, or a model failure) is "length"."""
+    return "stop" if answer.finish_reason == "stop" else "length"
 
 
 @openai_router.get("/models", summary="The one model this server offers")
@@ -56,17 +71,21 @@ def _question_and_history(body: ChatCompletionRequest) -> tuple[str, tuple[Any, 
     return turns[-1].content, turns[:-1]
 
 
-def _completion(answer: Answer, completion_id: str) -> dict[str, Any]:
+def _usage(answer: Answer) -> dict[str, int]:
     usage = answer.usage
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.prompt_tokens + usage.completion_tokens}
+
+
+def _completion(answer: Answer, completion_id: str) -> dict[str, Any]:
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": MODEL_ID,
-        "choices": [{"index": 0, "finish_reason": "stop",
+        "choices": [{"index": 0, "finish_reason": finish_reason(answer),
                      "message": {"role": "assistant", "content": answer.answer + sources_text(answer)}}],
-        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-                  "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+        "usage": _usage(answer),
         "sanad": answer.to_dict(),
     }
 
@@ -76,23 +95,32 @@ def _chunk(completion_id: str, created: int, delta: dict[str, Any], finish: str 
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
+def _rest(streamed: str, answer: Answer) -> str:
+    """What of the final text the client has not been sent. The answerer streams checked text only, so
+    this is the whole text for answers that arrive without deltas and empty otherwise; a stream that
+    sent something else cannot be taken back in this protocol, so it is logged (the ``sanad`` field holds
+    the checked answer either way)."""
+    if answer.answer.startswith(streamed):
+        return answer.answer[len(streamed):]
+    log.warning("streamed text differs from the checked answer; the sanad field holds the checked one")
+    return ""
+
+
 def _chunks(items: Iterator[AnswerDelta | Answer], completion_id: str) -> Iterator[str]:
     created = int(time.time())
     yield sse(None, _chunk(completion_id, created, {"role": "assistant", "content": ""}))
-    streamed = False
+    streamed = ""
     try:
         for item in items:
             if isinstance(item, AnswerDelta):
                 if item.text:
-                    streamed = True
+                    streamed += item.text
                     yield sse(None, _chunk(completion_id, created, {"content": item.text}))
                 continue
-            if not streamed and item.answer:  # refusals and extractive answers arrive whole, without deltas
-                yield sse(None, _chunk(completion_id, created, {"content": item.answer}))
-            footer = sources_text(item)
-            if footer:
-                yield sse(None, _chunk(completion_id, created, {"content": footer}))
-            final = _chunk(completion_id, created, {}, finish="stop")
+            if tail := _rest(streamed, item) + sources_text(item):
+                yield sse(None, _chunk(completion_id, created, {"content": tail}))
+            final = _chunk(completion_id, created, {}, finish=finish_reason(item))
+            final["usage"] = _usage(item)
             final["sanad"] = item.to_dict()
             yield sse(None, final)
     except Exception as exc:  # the edge: OpenAI clients raise on an `error` object inside the stream
@@ -105,7 +133,9 @@ def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
     service: Sanad = request.app.state.service
     question, history = _question_and_history(body)
     kwargs: dict[str, Any] = {"history": history, "k": body.k, "extractive": body.extractive,
-                              "filters": body.filters.to_filters() if body.filters else None}
+                              "filters": body.filters.to_filters() if body.filters else None,
+                              "max_tokens": body.max_completion_tokens or body.max_tokens,
+                              "temperature": body.temperature}
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if not body.stream:
         return _completion(service.ask(question, **kwargs), completion_id)

@@ -32,7 +32,6 @@ def _service(request: Request) -> Sanad:
 
 
 
-
 @health_router.get("/healthz", summary="The process is up")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -49,6 +48,10 @@ def readyz(request: Request) -> JSONResponse:
 
 
 def _ask_events(items: Any) -> Any:
+    """SSE for /v1/ask: ``delta`` events carry checked text (each sentence is released once its citations
+    are checked, so the deltas joined equal the final text), then one ``answer`` event: the complete
+    Answer, whose ``answer`` field REPLACES whatever was streamed (clients display it and its citations).
+    A model failure after text was sent ends in an ``answer`` with ``finish_reason`` "cut", not an error."""
     try:
         for item in items:
             if isinstance(item, AnswerDelta):

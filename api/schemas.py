@@ -1,7 +1,8 @@
 """Request bodies (the wire contract). Responses are the library's own ``to_dict`` shapes.
 
 Unknown fields are rejected on our native routes (typos surface as 422) and ignored on the
-OpenAI-compatible route (clients send temperature, top_p, ... that Sanad does not use).
+OpenAI-compatible route (clients send top_p, n, ... that Sanad does not use; ``max_tokens`` and
+``temperature`` are honoured).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class AskRequest(_Encodable):
     filters: Filters | None = None
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")
     extractive: StrictBool = Field(False, description="Answer with quoted sentences only, without the LLM.")
-    stream: StrictBool = Field(False, description="Server-Sent Events: `delta` events, then `answer`.")
+    stream: StrictBool = Field(False, description="Server-Sent Events: `delta` events (checked text), then "
+                               "`answer` (the final Answer; its text replaces the deltas).")
 
 
 class SearchRequest(_Encodable):
@@ -113,6 +115,9 @@ class ChatCompletionRequest(_Encodable):
     model: StrictStr = "sanad"
     messages: list[ChatMessageIn] = Field(min_length=1)
     stream: StrictBool = False
+    max_tokens: int | None = Field(None, ge=1, description="Cap on the answer's tokens (Ollama num_predict).")
+    max_completion_tokens: int | None = Field(None, ge=1, description="The newer name of max_tokens.")
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature for this answer.")
     # Sanad extensions (ignored by clients that do not know them)
     filters: Filters | None = None
     k: int | None = Field(None, ge=1, le=50)

@@ -12,6 +12,10 @@ from rag.types import Answer, AnswerDelta, SearchFilters, Turn
 
 __all__ = ["register", "render_sources"]
 
+#: shown under an answer that stopped early (the reason is also among the notes on stderr)
+_STOPPED = {"cut": "[answer cut off: the model stopped before finishing; the text above is the checked part]",
+            "length": "[answer stopped at the token limit]"}
+
 
 def register(app: typer.Typer) -> None:
     app.command("ask")(ask)
@@ -36,7 +40,8 @@ def render_sources(answer: Answer) -> list[str]:
 
 
 def _stream_to_terminal(stream: Any) -> Answer:
-    """Echo text pieces as they arrive; print the checked answer again when the check changed it."""
+    """Echo the checked text as it arrives (the answerer releases a sentence once its citations are
+    checked, so what is printed is the final answer); say so when the answer stopped early."""
     shown: list[str] = []
     final: Answer | None = None
     for item in stream:
@@ -46,13 +51,15 @@ def _stream_to_terminal(stream: Any) -> Answer:
         elif isinstance(item, Answer):
             final = item
     assert final is not None
-    streamed = "".join(shown).strip()
+    streamed = "".join(shown)
     if not streamed:
         typer.echo(final.answer)
-    elif streamed != final.answer.strip():
-        typer.echo("\n\nchecked answer (citations verified and renumbered):\n" + final.answer)
-    else:
-        typer.echo()
+    elif final.answer.startswith(streamed):
+        typer.echo(final.answer[len(streamed):])
+    else:  # another answerer's draft: the checked text is what counts
+        typer.echo("\n\nchecked answer:\n" + final.answer)
+    if final.finish_reason != "stop":
+        typer.echo(_STOPPED[final.finish_reason])
     sources = render_sources(final)
     if sources:
         typer.echo("\nsources:\n" + "\n".join(sources))

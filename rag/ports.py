@@ -97,8 +97,10 @@ class LLM(Protocol):
     num_ctx: int
 
     def chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> tuple[str, dict[str, int]]: ...
-    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> Iterator[str | dict[str, int]]:
-        """Yields text pieces, then one usage dict {prompt_tokens, completion_tokens} at the end."""
+    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None,
+                    temperature: float | None = None) -> Iterator[str | dict[str, int]]:
+        """Yields text pieces, then one usage dict {prompt_tokens, completion_tokens, length} at the end
+        (``length``: 1 when the reply stopped at ``max_tokens``); ``temperature`` None: the model's own."""
         ...
     def health(self) -> tuple[str, str | None]:
         """("ok"|"unreachable"|"model_missing"|"timeout"|"error", detail)."""

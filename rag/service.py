@@ -48,9 +48,11 @@ class _Retriever(Protocol):
 
 class _Answerer(Protocol):
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-            k: int | None = None, extractive: bool = False) -> Answer: ...
+            k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+            temperature: float | None = None) -> Answer: ...
     def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]: ...
+               k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+               temperature: float | None = None) -> Iterator[AnswerDelta | Answer]: ...
 
 
 @dataclass
@@ -117,15 +119,18 @@ class Sanad:
         return self.retriever.search(self._check_question(query), k=k, filters=filters, **extra)
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-            k: int | None = None, extractive: bool = False) -> Answer:
+            k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+            temperature: float | None = None) -> Answer:
+        """The checked answer; ``max_tokens`` / ``temperature`` apply to this answer only (None: settings)."""
         return self.answerer.ask(self._check_question(question), history=history, filters=filters, k=k,
-                                 extractive=extractive)
+                                 extractive=extractive, max_tokens=max_tokens, temperature=temperature)
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]:
-        """Answer text pieces as they come, then the final ``Answer`` (citations checked)."""
+               k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+               temperature: float | None = None) -> Iterator[AnswerDelta | Answer]:
+        """Checked answer text pieces as they come (joined: the final text), then the final ``Answer``."""
         return self.answerer.stream(self._check_question(question), history=history, filters=filters, k=k,
-                                    extractive=extractive)
+                                    extractive=extractive, max_tokens=max_tokens, temperature=temperature)
 
     def health(self) -> Health:
         status, detail = self.llm.health() if self.llm is not None else ("unreachable", "no LLM configured")
@@ -162,3 +167,4 @@ class Sanad:
                 hint="shorten it or raise SANAD_MAX_QUESTION_CHARS",
             )
         return question.strip()
+

@@ -177,6 +177,8 @@ class Answer:
     #: passages dropped or trimmed to fit num_ctx
     trimmed: int = 0
     confidence: float = 0.0
+    #: why the text ends: "stop" (complete), "length" (max_tokens reached), "cut" (the model failed midway)
+    finish_reason: Literal["stop", "length", "cut"] = "stop"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +197,7 @@ class Answer:
             "unsupported": list(self.unsupported),
             "trimmed": self.trimmed,
             "confidence": self.confidence,
+            "finish_reason": self.finish_reason,
             "passages": [h.to_dict() for h in self.passages],
         }
 

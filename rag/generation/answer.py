@@ -2,32 +2,35 @@
 citations → ``Answer``. Falls back to the extractive (no-LLM) answer when Ollama cannot be reached.
 
 Why the order: refusing on low retrieval confidence before calling the model saves a slow LLM call and
-stops answers from the model's own knowledge; the citation check runs on the complete text, so streamed
-pieces are provisional and the final ``Answer`` is what gets stored or displayed for good.
+stops answers from the model's own knowledge. Streamed text is checked text: the model's reply goes
+through ``ReplyFilter`` (no think blocks; the no-answer marker refuses only when it is the reply) and
+``CitationCheck`` sentence by sentence, and only checked sentences are yielded, so the ``AnswerDelta``
+pieces joined are exactly the final ``Answer.answer`` (citation numbers = the prompt's passage numbers).
+A model failure after text was shown ends the answer there, marked ``finish_reason="cut"``.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 from rag import arabic
-from rag.errors import ModelUnavailableError
+from rag.errors import GenerationError, ModelUnavailableError
 from rag.generation.answerability import Judgement, judge
-from rag.generation.citations import StoredVectors, check_citations
+from rag.generation.citations import CitationCheck, StoredVectors
 from rag.generation.condense import condense_fallback, condense_with_llm
 from rag.generation.context import NO_ANSWER, PromptContext, build_context, estimate_tokens
 from rag.generation.extractive import extractive_answer
+from rag.generation.reply import ReplyFilter
 from rag.ports import LLM, Embedder
 from rag.profile import ModelProfile, load_profile
 from rag.prompts import PromptLibrary
 from rag.settings import Settings
 from rag.types import Answer, AnswerDelta, Hit, SearchFilters, SearchResult, Turn, Usage
 
-__all__ = ["Answerer", "REFUSAL", "NO_LLM_NOTE", "CLOSEST_NOTE", "QUOTED_NOTE", "in_lang"]
+__all__ = ["Answerer", "REFUSAL", "NO_LLM_NOTE", "CLOSEST_NOTE", "QUOTED_NOTE", "CUT_NOTE", "in_lang"]
 
 #: user-facing fixed texts, one per language: a reply is written in the question's language only
 REFUSAL = {"ar": "لا تتضمن المقالات المتاحة إجابة عن هذا السؤال.",
@@ -38,12 +41,13 @@ CLOSEST_NOTE = {"ar": "المقاطع المعروضة هي الأقرب إلى 
                 "en": "The passages shown are the closest ones; they do not answer the question."}
 QUOTED_NOTE = {"ar": "الجمل مقتبسة بلغة المقالة الأصلية.",
                "en": "The sentences are quoted in the article's language (Arabic); no translation was made."}
+CUT_NOTE = {"ar": "انقطعت الإجابة: توقف النموذج قبل أن يكملها، والمعروض هو ما تحقق منه فقط.",
+            "en": "The answer was cut off: the model stopped before finishing; what is shown is the checked part."}
 
 
 def in_lang(texts: dict[str, str], lang: str) -> str:
     """The text for the question's language; English for any language without its own text."""
     return texts.get(lang, texts["en"])
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
 
 
 class _Retriever(Protocol):
@@ -61,6 +65,8 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     result: SearchResult | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
 
     def mark(self, name: str) -> None:
         self.timings[name] = round((time.perf_counter() - self.started) * 1000, 1)
@@ -88,19 +94,25 @@ class Answerer:
         self.stored_vectors = stored_vectors
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-            k: int | None = None, extractive: bool = False) -> Answer:
+            k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+            temperature: float | None = None) -> Answer:
         """The complete, citation-checked answer (the stream, consumed)."""
         final: Answer | None = None
-        for item in self.stream(question, history=history, filters=filters, k=k, extractive=extractive):
+        for item in self.stream(question, history=history, filters=filters, k=k, extractive=extractive,
+                                max_tokens=max_tokens, temperature=temperature):
             if isinstance(item, Answer):
                 final = item
         assert final is not None, "stream() always ends with an Answer"
         return final
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-               k: int | None = None, extractive: bool = False) -> Iterator[AnswerDelta | Answer]:
-        """``AnswerDelta`` pieces as the model writes, then the final ``Answer``."""
-        run = _Run(question=question, lang=arabic.detect_language(question))
+               k: int | None = None, extractive: bool = False, max_tokens: int | None = None,
+               temperature: float | None = None) -> Iterator[AnswerDelta | Answer]:
+        """Checked ``AnswerDelta`` pieces as the model writes (joined: the final text), then the ``Answer``.
+        ``max_tokens`` caps the reply (default settings.answer_max_tokens); ``temperature`` overrides the
+        model's for this answer."""
+        run = _Run(question=question, lang=arabic.detect_language(question), max_tokens=max_tokens,
+                   temperature=temperature)
         use_llm = not extractive and self.llm is not None
         query, use_llm = self._standalone(run, history, use_llm)
         run.result = self.retriever.search(query, k=k, filters=filters)
@@ -161,91 +173,69 @@ class Answerer:
                       model=None, notes=tuple(run.notes), passages=tuple(hits), **run.base())
 
     def _generate(self, run: _Run, query: str, hits: Sequence[Hit]) -> Iterator[AnswerDelta | Answer]:
-        """Stream the model's answer, then check its citations (or refuse on the no-answer marker)."""
+        """Stream the model's reply through the reply filter and the citation check; yield checked text.
+        A failure before any text is shown propagates (the caller may answer extractively); after text
+        was shown the answer ends there, checked, and says it was cut."""
         assert self.llm is not None
-        ctx = build_context(query, hits, self.prompts, num_ctx=self.llm.num_ctx,
-                            answer_max_tokens=self.settings.answer_max_tokens,
+        max_tokens = min(run.max_tokens, self.llm.num_ctx // 2) if run.max_tokens else self.settings.answer_max_tokens
+        ctx = build_context(query, hits, self.prompts, num_ctx=self.llm.num_ctx, answer_max_tokens=max_tokens,
                             select=self.settings.sentence_selection, lang=run.lang)
         if ctx.trimmed:
             run.notes.append(f"{ctx.trimmed} passage(s) dropped or shortened to fit num_ctx={self.llm.num_ctx}.")
-        gate = _MarkerGate()
-        pieces: list[str] = []
+        reply = ReplyFilter(NO_ANSWER)
+        check = CitationCheck(ctx.passages, self.embedder, self.stored_vectors, profile=self.profile)
         usage: dict[str, int] = {}
-        for item in self.llm.stream_chat(ctx.messages, max_tokens=self.settings.answer_max_tokens):
-            if isinstance(item, dict):
-                usage = item
-                continue
-            run.timings.setdefault("first_token", round((time.perf_counter() - run.started) * 1000, 1))
-            pieces.append(item)
-            if shown := gate.feed(item):
-                yield AnswerDelta(shown)
-        if rest := gate.flush():
+        shown = False
+        try:
+            for item in self.llm.stream_chat(ctx.messages, max_tokens=max_tokens, temperature=run.temperature):
+                if isinstance(item, dict):
+                    usage = item
+                    continue
+                run.timings.setdefault("first_token", round((time.perf_counter() - run.started) * 1000, 1))
+                if text := check.feed(reply.feed(item)):
+                    shown = True
+                    yield AnswerDelta(text)
+        except GenerationError as exc:
+            if not shown:
+                raise
+            run.notes.append(f"{in_lang(CUT_NOTE, run.lang)} ({exc.message})")
+            usage = {**usage, "cut": 1}
+        if reply.refused:
+            yield self._no_answer(run, ctx, usage)
+            return
+        if rest := check.feed(reply.flush()) + check.finish():
             yield AnswerDelta(rest)
-        yield self._finish(run, ctx, _clean("".join(pieces)), usage)
+        yield self._finish(run, ctx, check, reply, usage)
 
-    def _finish(self, run: _Run, ctx: PromptContext, text: str, usage: dict[str, int]) -> Answer:
+    def _no_answer(self, run: _Run, ctx: PromptContext, usage: dict[str, int]) -> Answer:
         assert self.llm is not None
-        hits = tuple(p.hit for p in ctx.passages)
-        used = Usage(prompt_tokens=usage.get("prompt_tokens") or ctx.prompt_tokens,
-                     completion_tokens=usage.get("completion_tokens") or estimate_tokens(text))
-        if _is_no_answer(text):
-            answer = self._refusal(run, hits, "llm", why="the model found no answer in the passages",
-                                   model=self.llm.model)
-            return _with_usage(answer, used)
-        checked = check_citations(text, ctx.passages, self.embedder, self.stored_vectors, profile=self.profile)
+        answer = self._refusal(run, tuple(p.hit for p in ctx.passages), "llm",
+                               why="the model found no answer in the passages", model=self.llm.model)
+        return replace(answer, usage=_usage(usage, ctx, ""))
+
+    def _finish(self, run: _Run, ctx: PromptContext, check: CitationCheck, reply: ReplyFilter,
+                usage: dict[str, int]) -> Answer:
+        assert self.llm is not None
+        checked = check.result
+        if not checked.text.strip():
+            return self._no_answer(run, ctx, usage)
+        if reply.marker_inside:
+            run.notes.append("the model said part of the question has no answer in the passages")
         run.notes.extend(_check_notes(checked.dropped, checked.repointed, len(checked.unsupported)))
         grounded = bool(checked.citations) and not checked.unsupported
         if not checked.citations:
             run.notes.append("the answer cites no passage; treat it as ungrounded")
+        finish: Literal["stop", "length", "cut"] = "cut" if usage.get("cut") else "length" if usage.get("length") else "stop"
         return Answer(answer=checked.text, citations=checked.citations, grounded=grounded, refused=False,
-                      mode="llm", model=self.llm.model, usage=used, notes=tuple(run.notes), passages=hits,
-                      unsupported=checked.unsupported, trimmed=ctx.trimmed, **run.base())
+                      mode="llm", model=self.llm.model, usage=_usage(usage, ctx, checked.text),
+                      notes=tuple(run.notes), passages=tuple(p.hit for p in ctx.passages),
+                      unsupported=checked.unsupported, trimmed=ctx.trimmed, finish_reason=finish, **run.base())
 
 
-class _MarkerGate:
-    """Holds back streamed text while it could still be the no-answer marker or a think block, so the
-    user never sees ``NO_ANSWER`` flash by before the refusal."""
-
-    def __init__(self) -> None:
-        self.buffer = ""
-        self.open = False
-        self.closed = False
-
-    def feed(self, piece: str) -> str:
-        if self.open:
-            return piece
-        if self.closed:
-            return ""
-        self.buffer += piece
-        head = _clean(self.buffer) if "</think>" in self.buffer else self.buffer.lstrip()
-        if head.upper().startswith(NO_ANSWER):
-            self.closed = True
-            return ""
-        if not head or NO_ANSWER.startswith(head.upper()) or "<think>".startswith(head) or head.startswith("<think>"):
-            return ""
-        self.open = True
-        return head
-
-    def flush(self) -> str:
-        """What is still held at the end of a stream that never opened (a very short answer)."""
-        if self.open or self.closed or _is_no_answer(self.buffer):
-            return ""
-        self.open = True
-        return _clean(self.buffer)
-
-
-def _clean(text: str) -> str:
-    return _THINK.sub("", text).strip()
-
-
-def _is_no_answer(text: str) -> bool:
-    return NO_ANSWER in text.upper() or not text.strip()
-
-
-def _with_usage(answer: Answer, usage: Usage) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, usage=usage)
+def _usage(reported: dict[str, int], ctx: PromptContext, text: str) -> Usage:
+    """Ollama's own token counts; our estimates only where it reported none (a cut stream)."""
+    return Usage(prompt_tokens=reported.get("prompt_tokens") or ctx.prompt_tokens,
+                 completion_tokens=reported.get("completion_tokens") or estimate_tokens(text))
 
 
 def _low_confidence_note(run: _Run, threshold: float) -> str:

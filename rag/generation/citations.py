@@ -6,7 +6,11 @@ Every cited answer sentence is compared with the cited passage (stems + characte
 only evidence for cross-lingual claims). Unsupported citations are re-pointed to the passage that does
 support the sentence or flagged; the quote is the best supporting article sentence(s), located as an
 exact character span in the ARTICLE (``Chunk.start`` + offset) so interfaces can highlight it.
-Citations are renumbered 1..m in order of first use and the markers rewritten to match.
+
+Numbers are stable: a citation's ``n`` is the number of the passage in the prompt (what the model wrote),
+never renumbered; markers to passages that were not given are dropped and re-pointed markers name the
+passage that supports the claim. ``CitationCheck`` checks an answer sentence by sentence while it streams,
+so what a client is shown is the checked text; ``check_citations`` is the same check on a whole text.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from rag.ports import Embedder
 from rag.profile import ModelProfile, load_profile
 from rag.types import Citation, Hit
 
-__all__ = ["CheckedAnswer", "check_citations", "support", "best_quote", "make_citation", "strip_markers"]
+__all__ = ["CheckedAnswer", "CitationCheck", "check_citations", "support", "best_quote", "make_citation", "strip_markers"]
 
 #: chunk ids -> their stored embeddings (``VectorStore.chunk_vectors``); missing ids are re-embedded
 StoredVectors = Callable[[Sequence[str]], Mapping[str, Sequence[float]]]
@@ -32,6 +36,8 @@ _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
 _END_PUNCT = ".!?؟…:;؛"
 SUPPORT_THRESHOLD = 0.45
 _MIN_CLAIM_TERMS = 3
+#: a passage's quote may grow to cover the sentences of several claims citing it, up to this many characters
+MAX_MERGED_QUOTE = 500
 #: a cited passage that supports a claim is still replaced when another supports it clearly better
 #: (shared generic words such as "the military command" pass the threshold; the names decide)
 REPOINT_MARGIN = 0.25
@@ -103,14 +109,19 @@ class _Sentence:
     keys: list[tuple[int, int, int, bool]] = field(default_factory=list)  # (passage n, start, end, supported)
 
 
-def _sentences(text: str) -> list[_Sentence]:
-    """Answer sentences with their markers; markers opening a sentence belong to the previous one."""
+_LEAD = re.compile(r"(?:\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\])+")
+
+
+def _sentences(text: str, *, lead_taken: bool = False) -> list[_Sentence]:
+    """Answer sentences with their markers; markers opening a sentence belong to the previous one
+    (``lead_taken``: the text continues a checked one, whose last sentence already took them)."""
     out: list[_Sentence] = []
     for start, end in arabic.sentence_spans(text):
         piece = text[start:end]
-        lead = re.match(r"(?:\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\])+", piece)
-        if lead and out:
-            out[-1].cites.extend(_numbers(lead.group()))
+        lead = _LEAD.match(piece)
+        if lead and (out or lead_taken):
+            if out:
+                out[-1].cites.extend(_numbers(lead.group()))
             piece_cites = _numbers(piece[lead.end():])
         else:
             piece_cites = _numbers(piece)
@@ -223,35 +234,92 @@ def _resolve(sentence: _Sentence, scorer: _Scorer, result: CheckedAnswer) -> Non
         sentence.keys = [(n, v[2], v[3], False) for n, v in verdicts.items()]
 
 
-def check_citations(answer: str, passages: Sequence[ContextPassage], embedder: Embedder | None = None,
-                    stored: StoredVectors | None = None, *, profile: ModelProfile | None = None) -> CheckedAnswer:
-    """Verify, re-point, renumber and rewrite the citations of ``answer`` (see module docstring)."""
-    result = CheckedAnswer(text=answer, citations=(), unsupported=())
-    sentences = _sentences(answer)
-    scorer = _Scorer(passages, embedder, stored, profile)
-    for sentence in sentences:
-        _resolve(sentence, scorer, result)
-    numbers: dict[tuple[str, int, int], int] = {}
-    citations: list[Citation] = []
-    parts: list[str] = []
-    cursor = 0
-    for sentence in sentences:
+class CitationCheck:
+    """The citation check, fed the answer as it streams: ``feed`` returns the checked text of every
+    sentence that is complete, ``finish`` the rest. A sentence is complete once the next one has begun
+    (markers opening a sentence belong to the one before), so what is released is never changed later
+    and the released pieces joined are exactly ``result.text``."""
+
+    def __init__(self, passages: Sequence[ContextPassage], embedder: Embedder | None = None,
+                 stored: StoredVectors | None = None, *, profile: ModelProfile | None = None) -> None:
+        self.scorer = _Scorer(passages, embedder, stored, profile)
+        self.result = CheckedAnswer(text="", citations=(), unsupported=())
+        self._pending = ""       # received text after the last released sentence
+        self._lead_taken = False  # the pending text's opening markers were given to a released sentence
+        self._cited: dict[int, Citation] = {}
+
+    def feed(self, text: str) -> str:
+        self._pending += text
+        sentences = _sentences(self._pending, lead_taken=self._lead_taken)
+        ready = len(sentences) - 1 if sentences and _has_body(self._pending[sentences[-1].start:]) else len(sentences) - 2
+        return self._release(sentences[:max(ready, 0)], final=False)
+
+    def finish(self) -> str:
+        """The checked text of what is left; afterwards ``result`` is the whole checked answer."""
+        released = self._release(_sentences(self._pending, lead_taken=self._lead_taken), final=True)
+        self.result.citations = tuple(self._cited[n] for n in sorted(self._cited))
+        return released
+
+    def _release(self, sentences: Sequence[_Sentence], *, final: bool) -> str:
+        if not sentences and not final:
+            return ""
+        parts: list[str] = []
+        cursor = 0
+        for sentence in sentences:
+            _resolve(sentence, self.scorer, self.result)
+            parts += [self._pending[cursor:sentence.start], _with_marks(sentence.claim, self._marks(sentence))]
+            cursor = sentence.end
+        if final:
+            parts.append(self._pending[cursor:])
+            cursor = len(self._pending)
+        else:
+            self._lead_taken = True
+        self._pending = self._pending[cursor:]
+        out = "".join(parts)
+        if not self.result.text:
+            out = out.lstrip()
+        out = out.rstrip() if final else out
+        self.result.text += out
+        return out
+
+    def _marks(self, sentence: _Sentence) -> list[int]:
+        """The sentence's passage numbers; each passage's citation is made (or its quote widened) here."""
         marks: list[int] = []
         for n, start, end, ok in sentence.keys:
-            hit = scorer.passages[n].hit
-            key = (hit.chunk.doc_id, hit.chunk.start + start, hit.chunk.start + end)
-            if key not in numbers:
-                numbers[key] = len(numbers) + 1
-                citations.append(make_citation(numbers[key], hit, start, end, supported=ok))
-            if numbers[key] not in marks:
-                marks.append(numbers[key])
-        parts.append(answer[cursor:sentence.start])
-        parts.append(_with_marks(sentence.claim, marks))
-        cursor = sentence.end
-    parts.append(answer[cursor:])
-    result.text = "".join(parts).strip()
-    result.citations = tuple(citations)
-    return result
+            hit = self.scorer.passages[n].hit
+            known = self._cited.get(n)
+            if known is None or (ok and not known.supported):
+                self._cited[n] = make_citation(n, hit, start, end, supported=ok)
+            elif ok:
+                self._cited[n] = _widened(known, hit, start, end)
+            if n not in marks:
+                marks.append(n)
+        return marks
+
+
+def _has_body(piece: str) -> bool:
+    """Whether a (possibly unfinished) sentence has begun past its opening markers."""
+    lead = _LEAD.match(piece)
+    rest = piece[lead.end():] if lead else piece
+    return bool(re.search(r"[^\s\[\]\d,،]", rest))
+
+
+def _widened(citation: Citation, hit: Hit, start: int, end: int) -> Citation:
+    """The citation's quote grown to cover another supported span of the same passage, when short enough."""
+    base = hit.chunk.start
+    lo, hi = min(citation.start - base, start), max(citation.end - base, end)
+    if (lo, hi) == (citation.start - base, citation.end - base) or hi - lo > MAX_MERGED_QUOTE:
+        return citation
+    return make_citation(citation.n, hit, lo, hi, supported=citation.supported)
+
+
+def check_citations(answer: str, passages: Sequence[ContextPassage], embedder: Embedder | None = None,
+                    stored: StoredVectors | None = None, *, profile: ModelProfile | None = None) -> CheckedAnswer:
+    """Verify, re-point and rewrite the citations of a whole ``answer`` (see module docstring)."""
+    check = CitationCheck(passages, embedder, stored, profile=profile)
+    check.feed(answer)
+    check.finish()
+    return check.result
 
 
 def _with_marks(claim: str, marks: Sequence[int]) -> str:

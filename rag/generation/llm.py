@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.errors import GenerationError, LLMStreamError, LLMTimeoutError, ModelUnavailableError
+from rag.generation.reply import strip_think
 from rag.ports import ChatMessage
 from rag.settings import Settings
 
@@ -51,33 +52,38 @@ class OllamaLLM:
             self._client = ollama.Client(host=self.host, timeout=self.timeout)
         return self._client
 
-    def _options(self, max_tokens: int | None) -> dict[str, Any]:
-        options: dict[str, Any] = {"num_ctx": self.num_ctx, "temperature": self.temperature}
+    def _options(self, max_tokens: int | None, temperature: float | None = None) -> dict[str, Any]:
+        """Ollama's options: ``num_predict`` caps the reply, ``temperature`` None keeps the configured one."""
+        options: dict[str, Any] = {"num_ctx": self.num_ctx,
+                                   "temperature": self.temperature if temperature is None else temperature}
         if max_tokens is not None:
             options["num_predict"] = max_tokens
         return options
 
-    def _request(self, messages: Sequence[ChatMessage], max_tokens: int | None, stream: bool) -> Any:
+    def _request(self, messages: Sequence[ChatMessage], max_tokens: int | None, stream: bool,
+                 temperature: float | None = None) -> Any:
         return self._ollama().chat(
             model=self.model, messages=[dict(m) for m in messages], stream=stream, think=self.think,
-            options=self._options(max_tokens), keep_alive=self.keep_alive,
+            options=self._options(max_tokens, temperature), keep_alive=self.keep_alive,
         )
 
     def chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> tuple[str, dict[str, int]]:
-        """One complete reply and its token usage."""
+        """One complete reply (think blocks removed: reasoning is not the reply) and its token usage."""
         try:
             response = self._request(messages, max_tokens, stream=False)
         except Exception as exc:  # mapped to our tree, re-raised; nothing swallowed
             raise self._map_error(exc) from exc
         content = response.message.content or ""
-        return content, _usage(response)
+        return strip_think(content), _usage(response)
 
-    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> Iterator[str | dict[str, int]]:
-        """Text pieces as they arrive, then one usage dict. A stream that ends before ``done`` raises
+    def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None,
+                    temperature: float | None = None) -> Iterator[str | dict[str, int]]:
+        """Text pieces as they arrive (raw: the caller filters think blocks across pieces), then one
+        usage dict from Ollama's final chunk. A stream that ends before ``done`` raises
         ``LLMStreamError`` so a cut answer is never mistaken for a complete one."""
         done = False
         try:
-            for part in self._request(messages, max_tokens, stream=True):
+            for part in self._request(messages, max_tokens, stream=True, temperature=temperature):
                 piece = part.message.content if part.message is not None else ""
                 if piece:
                     yield piece
@@ -136,5 +142,8 @@ class OllamaLLM:
 
 
 def _usage(response: Any) -> dict[str, int]:
+    """Token counts from Ollama's final chunk (``prompt_eval_count``, ``eval_count``); ``length`` is 1 when
+    its ``done_reason`` says the reply stopped at ``num_predict``."""
     return {"prompt_tokens": int(response.prompt_eval_count or 0),
-            "completion_tokens": int(response.eval_count or 0)}
+            "completion_tokens": int(response.eval_count or 0),
+            "length": int(getattr(response, "done_reason", None) == "length")}

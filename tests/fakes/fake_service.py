@@ -110,13 +110,13 @@ class FakeAnswerer:
                       question=question, timings_ms={"retrieval": 1.0})
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Any = None, k: Any = None,
-            extractive: bool = False) -> Answer:
-        self.calls.append({"question": question, "history": tuple(history), "k": k, "filters": filters})
+            extractive: bool = False, **generation: Any) -> Answer:
+        self.calls.append({"question": question, "history": tuple(history), "k": k, "filters": filters, **generation})
         return self._answer(question, history, extractive)
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), filters: Any = None, k: Any = None,
-               extractive: bool = False) -> Iterator[AnswerDelta | Answer]:
-        self.calls.append({"question": question, "history": tuple(history), "k": k, "filters": filters})
+               extractive: bool = False, **generation: Any) -> Iterator[AnswerDelta | Answer]:
+        self.calls.append({"question": question, "history": tuple(history), "k": k, "filters": filters, **generation})
         answer = self._answer(question, history, extractive)
         for word in answer.answer.split(" "):
             yield AnswerDelta(word + " ")

@@ -73,7 +73,7 @@ class ScriptedLLM:
         text = self._next(messages)
         return text, {"prompt_tokens": 10, "completion_tokens": len(text.split())}
 
-    def stream_chat(self, messages, *, max_tokens=None):  # type: ignore[no-untyped-def]
+    def stream_chat(self, messages, *, max_tokens=None, temperature=None):  # type: ignore[no-untyped-def]
         text = self._next(messages)
         for word in text.split(" "):
             yield word + " "

@@ -1,5 +1,5 @@
-"""The citation check: invalid markers dropped, unsupported ones re-pointed or flagged, renumbering,
-and quote spans that point into the article."""
+"""The citation check: invalid markers dropped, unsupported ones re-pointed or flagged, stable numbers
+(n = the prompt's passage number), quote spans that point into the article, and the streamed check."""
 
 from __future__ import annotations
 
@@ -35,14 +35,14 @@ def test_supported_citation_kept_with_exact_article_span() -> None:
 def test_citation_to_a_passage_not_given_is_dropped() -> None:
     checked = check_citations("وافق حلف الأطلسي على طلب السراج تأهيل أجهزة الأمن [2][7].", passages())
     assert checked.dropped == 1
-    assert "[7]" not in checked.text and checked.text.endswith("[1].")
-    assert [c.quote[:10] for c in checked.citations] == [P2[:10]]
+    assert "[7]" not in checked.text and checked.text.endswith("[2].")
+    assert [(c.n, c.quote[:10]) for c in checked.citations] == [(2, P2[:10])]
 
 
 def test_wrong_citation_is_repointed_to_the_supporting_passage() -> None:
     checked = check_citations("ارتفعت أسعار القمح في الأسواق العالمية بنسبة عشرة في المئة [1].", passages())
     assert checked.repointed == 1 and checked.unsupported == ()
-    assert checked.citations[0].quote == P3
+    assert checked.citations[0].quote == P3 and checked.text.endswith("[3].") and "[1]" not in checked.text
 
 
 def test_unsupported_sentence_is_flagged() -> None:
@@ -52,23 +52,24 @@ def test_unsupported_sentence_is_flagged() -> None:
     assert checked.citations and not checked.citations[0].supported
 
 
-def test_renumbered_in_order_of_first_use_and_markers_after_period_attach_backwards() -> None:
+def test_numbers_are_the_passage_numbers_and_markers_after_period_attach_backwards() -> None:
     answer = ("وافق حلف الأطلسي مبدئيا على طلب السراج. [2] "
               "ونقل 70 جنديا من قوات حفتر إلى روسيا للعلاج [1]. "
               "وقال مسؤول في بروكسل إن عراقيل تحول دون التنفيذ [٢].")
     checked = check_citations(answer, passages())
-    numbers = [c.n for c in checked.citations]
-    assert numbers == list(range(1, len(numbers) + 1))
-    assert checked.citations[0].doc_id == "doc1" and "السراج" in checked.citations[0].quote
-    assert checked.text.startswith("وافق حلف الأطلسي مبدئيا على طلب السراج [1].")
-    assert "للعلاج [2]." in checked.text
+    assert [c.n for c in checked.citations] == [1, 2]  # never renumbered by order of use
+    by_n = {c.n: c for c in checked.citations}
+    assert "السراج" in by_n[2].quote and "70 جنديا" in by_n[1].quote
+    assert checked.text.startswith("وافق حلف الأطلسي مبدئيا على طلب السراج [2].")
+    assert "للعلاج [1]." in checked.text and checked.text.endswith("التنفيذ [2].")
     assert "[٢]" not in checked.text
+    assert "بروكسل" in by_n[2].quote  # two claims citing one passage: its quote covers both sentences
 
 
 def test_same_sentence_cited_twice_gets_one_number() -> None:
     answer = "وافق حلف الأطلسي على طلب السراج [2]. ووافق الحلف مبدئيا على طلب السراج [2]."
     checked = check_citations(answer, passages())
-    assert len(checked.citations) == 1 and checked.text.count("[1]") == 2
+    assert len(checked.citations) == 1 and checked.text.count("[2]") == 2 and checked.citations[0].n == 2
 
 
 def test_uncited_short_connective_is_not_flagged_but_an_uncited_claim_is() -> None:
@@ -81,7 +82,7 @@ def test_uncited_short_connective_is_not_flagged_but_an_uncited_claim_is() -> No
 
 def test_uncited_supported_claim_gets_a_citation() -> None:
     checked = check_citations("ارتفعت أسعار القمح في الأسواق العالمية بنسبة عشرة في المئة.", passages())
-    assert checked.text.endswith("[1].") and checked.citations[0].quote == P3
+    assert checked.text.endswith("[3].") and checked.citations[0].quote == P3 and checked.citations[0].n == 3
 
 
 def test_support_is_normalisation_aware() -> None:
@@ -167,3 +168,23 @@ def test_paraphrase_is_checked_against_the_stored_passage_vector() -> None:
     refuted = check_citations(claim, given, embedder, lambda ids: {i: [0.0, 1.0, 0.0, 0.0] for i in ids},  # type: ignore[arg-type]
                               profile=PROFILE)
     assert refuted.unsupported == (strip_markers(claim),)
+
+
+def test_streamed_check_releases_only_final_sentences_and_joins_to_the_result() -> None:
+    """Fed character by character, the check never releases a sentence before the next one has begun
+    (its markers may still come), and the released pieces joined are the checked text."""
+    from rag.generation.citations import CitationCheck
+
+    answer = ("وافق حلف الأطلسي مبدئيا على طلب السراج. [2] "
+              "ونقل 70 جنديا من قوات حفتر إلى روسيا للعلاج [1][7]. "
+              "ارتفعت أسعار القمح في الأسواق العالمية بنسبة عشرة في المئة [1].")
+    check = CitationCheck(passages())
+    released = [check.feed(ch) for ch in answer]
+    released.append(check.finish())
+    whole = check_citations(answer, passages())
+    assert "".join(released) == check.result.text == whole.text
+    first = next(i for i, piece in enumerate(released) if piece)
+    assert released[first] == "وافق حلف الأطلسي مبدئيا على طلب السراج [2]."
+    assert first >= answer.index("ونقل")  # held until the next sentence began past the "[2]" that is its own
+    assert "[7]" not in check.result.text and check.result.text.endswith("المئة [3].")
+    assert [c.n for c in check.result.citations] == [c.n for c in whole.citations] == [1, 2, 3]

@@ -45,7 +45,8 @@ def test_bad_questions_are_rejected_before_any_work(question: str) -> None:
 def test_question_is_stripped_and_delegated() -> None:
     service, rec = _service()
     assert service.ask("  سؤال؟ ", k=3) == "ask"
-    assert rec.calls[-1] == ("ask", ("سؤال؟",), {"history": (), "filters": None, "k": 3, "extractive": False})
+    assert rec.calls[-1] == ("ask", ("سؤال؟",), {"history": (), "filters": None, "k": 3, "extractive": False,
+                                                "max_tokens": None, "temperature": None})
 
 
 def test_ingest_passes_paths() -> None:
