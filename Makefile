@@ -36,9 +36,9 @@ run: setup
 # Every tier: fast unit tests, then integration (real Chroma, MiniLM, fake Ollama, chroma server), then browser.
 # Tests that need a system package (chromium, an Arabic font, chroma) are listed with the fix after the last
 # tier; with CI=true they fail instead of skipping (tests/conftest.py).
-SKIPS = $(VENV)/skipped-system-packages.txt
+SKIPS = test-artifacts/skipped-system-packages.txt
 test:
-	@rm -f $(SKIPS)
+	@mkdir -p test-artifacts && rm -f $(SKIPS)
 	SANAD_SKIP_REPORT=$(abspath $(SKIPS)) $(BIN)/pytest -q -m "not integration and not browser"
 	SANAD_SKIP_REPORT=$(abspath $(SKIPS)) $(BIN)/pytest -q -m integration
 	SANAD_SKIP_REPORT=$(abspath $(SKIPS)) $(BIN)/pytest -q -m browser
