@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "normalize",
+    "strip_marks",
     "tokenize",
     "stem",
     "analyze",
@@ -126,9 +127,12 @@ _WORD_ENDINGS = ("", *sorted(
 def normalize(text: str) -> str:
     """Matching key for ``text``: NFKC, no diacritics or tatweel, unified alef/ya/ta-marbuta/hamza
     carriers, Western digits, lower-case Latin. Never shown to a user."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _DIACRITICS.sub("", text).replace(_TATWEEL, "")
-    return text.translate(_CHAR_MAP).lower()
+    return strip_marks(text).translate(_CHAR_MAP).lower()
+
+
+def strip_marks(text: str) -> str:
+    """NFKC ``text`` without diacritics or tatweel, its letters kept (ة stays ة): for rules that need the spelling."""
+    return _DIACRITICS.sub("", unicodedata.normalize("NFKC", text)).replace(_TATWEEL, "")
 
 
 #: stop words in normalised form (the form tokens have when they are compared)
