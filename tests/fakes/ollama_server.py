@@ -3,6 +3,10 @@
 Scriptable per request (a queue of replies, or a function of the request body), with a delay (slow
 server), a stream cut mid-answer, HTTP errors shaped like Ollama's, and a record of every request body
 so tests can assert what the prompt contained and how big it was.
+
+Like Ollama, a reply stops after ``options.num_predict`` tokens (one streamed piece = one token here) with
+``done_reason: "length"``; the final chunk's ``prompt_eval_count``/``eval_count`` are the tokens read and
+written (a scripted ``prompt_tokens`` / ``eval_count`` overrides them).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class Reply:
     piece_delay: float = 0.0
     cut_after: int | None = None
     done_reason: str = "stop"
+    prompt_tokens: int | None = None
+    eval_count: int | None = None
 
 
 Script = Reply | str | Callable[[dict[str, Any]], "Reply | str"]
@@ -175,19 +181,19 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.error is not None or reply.status != 200:
             self._json(reply.status if reply.status != 200 else 500, {"error": reply.error or "error"})
             return
-        prompt_tokens = max(1, len(prompt_of(body)) // 3)
+        prompt_tokens = reply.prompt_tokens or max(1, len(prompt_of(body)) // 3)
+        pieces, done_reason = _limited(re.findall(r"\S+\s*|\s+", reply.text), reply, body)
         if body.get("stream", True):
-            self._stream(reply, model, prompt_tokens)
+            self._stream(pieces, reply, model, prompt_tokens, done_reason)
             return
-        self._json(200, {**_final(model, reply, prompt_tokens),
-                         "message": {"role": "assistant", "content": reply.text}})
+        self._json(200, {**_final(model, reply, prompt_tokens, pieces, done_reason),
+                         "message": {"role": "assistant", "content": "".join(pieces)}})
 
-    def _stream(self, reply: Reply, model: str, prompt_tokens: int) -> None:
+    def _stream(self, pieces: list[str], reply: Reply, model: str, prompt_tokens: int, done_reason: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        pieces = re.findall(r"\S+\s*|\s+", reply.text)
         for i, piece in enumerate(pieces):
             if reply.cut_after is not None and i >= reply.cut_after:
                 self.wfile.flush()
@@ -197,7 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk({"model": model, "created_at": _now(),
                          "message": {"role": "assistant", "content": piece}, "done": False})
             time.sleep(reply.piece_delay)
-        self._chunk({**_final(model, reply, prompt_tokens), "message": {"role": "assistant", "content": ""}})
+        self._chunk({**_final(model, reply, prompt_tokens, pieces, done_reason),
+                     "message": {"role": "assistant", "content": ""}})
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -207,8 +214,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _final(model: str, reply: Reply, prompt_tokens: int) -> dict[str, Any]:
-    return {"model": model, "created_at": _now(), "done": True, "done_reason": reply.done_reason,
+def _limited(pieces: list[str], reply: Reply, body: dict[str, Any]) -> tuple[list[str], str]:
+    """The pieces Ollama would send: at most ``options.num_predict`` of them (then done_reason "length")."""
+    limit = (body.get("options") or {}).get("num_predict")
+    if isinstance(limit, int) and limit >= 0 and len(pieces) > limit:
+        return pieces[:limit], "length"
+    return pieces, reply.done_reason
+
+
+def _final(model: str, reply: Reply, prompt_tokens: int, pieces: list[str], done_reason: str) -> dict[str, Any]:
+    return {"model": model, "created_at": _now(), "done": True, "done_reason": done_reason,
             "total_duration": 1_000_000, "load_duration": 100_000, "prompt_eval_count": prompt_tokens,
-            "prompt_eval_duration": 500_000, "eval_count": max(1, len(reply.text.split())),
+            "prompt_eval_duration": 500_000, "eval_count": reply.eval_count or max(1, len(pieces)),
             "eval_duration": 400_000}

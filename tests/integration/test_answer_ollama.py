@@ -84,7 +84,7 @@ def test_streamed_answer_with_verified_citation(service: Any, fake: FakeOllama) 
     fake.script(cite_passage_with(LANGLEY, "استقبل حفتر الفريق أول مايكل لانجلي قائد القيادة العسكرية في أفريقيا"))
     items = list(service.stream(LANGLEY_Q))
     deltas, final = [i for i in items if isinstance(i, AnswerDelta)], items[-1]
-    assert len(deltas) > 3 and isinstance(final, Answer)
+    assert deltas and isinstance(final, Answer) and "".join(d.text for d in deltas) == final.answer  # checked text
     assert final.mode == "llm" and final.grounded and not final.refused and final.model == "qwen3:4b"
     citation = final.citations[0]
     assert citation.n == 1 and LANGLEY in citation.quote and final.answer.endswith("[1].")
@@ -153,7 +153,17 @@ def test_stream_cut_mid_answer_is_an_error(service: Any, fake: FakeOllama) -> No
     with pytest.raises(LLMStreamError):
         for item in service.stream(LANGLEY_Q):
             seen.append(item)
-    assert seen and all(isinstance(i, AnswerDelta) for i in seen)  # never a final Answer
+    assert seen == []  # cut before a sentence was checked: nothing was shown, and no Answer
+
+
+def test_stream_cut_after_a_checked_sentence_is_a_cut_answer(service: Any, fake: FakeOllama) -> None:
+    sentence = "استقبل حفتر الفريق أول مايكل لانجلي قائد القيادة العسكرية [1]. "
+    fake.script(Reply(sentence * 3, cut_after=20))
+    items = list(service.stream(LANGLEY_Q))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.finish_reason == "cut" and final.mode == "llm"
+    assert "".join(i.text for i in items if isinstance(i, AnswerDelta)) == final.answer
+    assert final.answer.startswith(sentence.strip()) and final.citations
 
 
 def test_prompt_over_num_ctx_is_trimmed_before_sending(service: Any, settings: Settings, fake: FakeOllama) -> None:

@@ -70,9 +70,63 @@ def test_ask_stream_is_sse_deltas_then_answer(client):
     events = sse_events(resp.text)
     kinds = [e for e, _ in events]
     assert kinds[-1] == "answer" and set(kinds[:-1]) == {"delta"}
-    text = "".join(json.loads(d)["text"] for e, d in events if e == "delta")
+    assert json.loads(events[-1][1])["citations"][0]["n"] == 1
+
+
+# --- the real answerer behind the API: a model that cites in reverse, a passage not given, a wrong one ---
+ARTICLE = ("الجيش الوطني الليبي\n\n"
+           "أكد مصدر عسكري أن نحو 70 جنديا من قوات حفتر نقلوا جوا إلى روسيا للعلاج. وأوضح مسؤول أن الجنود سافروا من مصر.\n\n"
+           "وافق حلف شمال الأطلسي مبدئيا على طلب السراج إعادة تأهيل أجهزة الأمن في ليبيا.")
+DRAFT = ("وافق حلف شمال الأطلسي على طلب السراج إعادة تأهيل أجهزة الأمن في ليبيا [2][9]. "
+         "ونقل نحو 70 جنديا من قوات حفتر جوا إلى روسيا للعلاج [2].")
+
+
+def real_answer_client(make_settings, replies):
+    """The API over the real Answerer (citation check included) and a scripted model."""
+    from rag.generation.answer import Answerer
+    from rag.prompts import PromptLibrary
+    from rag.settings import PROJECT_ROOT, Settings
+    from tests.fakes.fixtures import FakeRetriever, ScriptedLLM, make_hits
+
+    service = make_fake_service()
+    llm = ScriptedLLM(list(replies))
+    hits = make_hits(ARTICLE, ARTICLE.split("\n\n")[1:])
+    service.answerer = Answerer(FakeRetriever(hits), llm, None, PromptLibrary(PROJECT_ROOT / "prompts"),
+                                Settings(refusal_threshold=0.25, sentence_selection=False))
+    return TestClient(create_app(service, make_settings())), llm
+
+
+def _markers(text: str) -> list[int]:
+    import re
+
+    return sorted({int(m) for m in re.findall(r"\[(\d+)\]", text)})
+
+
+def test_ask_stream_deltas_are_the_checked_answer(make_settings):
+    """Fails when deltas carry the model's draft: here the draft's [2][9]/[2] become [2]/[1]."""
+    client, _ = real_answer_client(make_settings, [DRAFT])
+    events = sse_events(client.post("/v1/ask", json={"question": "كم جنديا نقلوا إلى روسيا؟", "stream": True}).text)
+    streamed = "".join(json.loads(d)["text"] for e, d in events if e == "delta")
     final = json.loads(events[-1][1])
-    assert text.strip() == final["answer"] and final["citations"][0]["n"] == 1
+    assert events[-1][0] == "answer" and streamed == final["answer"] and final["finish_reason"] == "stop"
+    assert "[9]" not in streamed and _markers(streamed) == sorted(c["n"] for c in final["citations"]) == [1, 2]
+    assert streamed.index("[2]") < streamed.index("[1]")  # numbers are the prompt's passage numbers
+
+
+def test_chat_completion_stream_text_is_the_checked_answer(make_settings):
+    client, llm = real_answer_client(make_settings, [DRAFT])
+    resp = client.post("/v1/chat/completions", json={
+        "stream": True, "max_tokens": 64, "temperature": 0.3,
+        "messages": [{"role": "user", "content": "كم جنديا نقلوا إلى روسيا؟"}]})
+    chunks = [json.loads(d) for _, d in sse_events(resp.text)[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    final = chunks[-1]["sanad"]
+    answer, _, footer = text.partition("\n\nSources:\n")
+    assert answer == final["answer"] and _markers(answer) == [c["n"] for c in final["citations"]] == [1, 2]
+    assert [line[:3] for line in footer.splitlines()] == ["[1]", "[2]"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 10, "completion_tokens": len(DRAFT.split()),
+                                   "total_tokens": 10 + len(DRAFT.split())}
 
 
 @pytest.mark.parametrize("payload, code", [
@@ -163,6 +217,16 @@ def test_api_key(service, make_settings):
     assert client.get("/v1/documents", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/v1/models").status_code == 401
     assert client.get("/healthz").status_code == 200
+
+
+def test_chat_completion_passes_max_tokens_and_temperature(client, service):
+    msgs = [{"role": "user", "content": "كم؟"}]
+    client.post("/v1/chat/completions", json={"messages": msgs, "max_tokens": 50, "temperature": 0.4})
+    assert (service.answerer.calls[-1]["max_tokens"], service.answerer.calls[-1]["temperature"]) == (50, 0.4)
+    client.post("/v1/chat/completions", json={"messages": msgs, "max_completion_tokens": 20, "stream": True})
+    assert service.answerer.calls[-1]["max_tokens"] == 20
+    assert_error(client.post("/v1/chat/completions", json={"messages": msgs, "max_tokens": 0}), 422,
+                 "validation_error")
 
 
 def test_models_and_chat_completion(client):
