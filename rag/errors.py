@@ -20,6 +20,7 @@ __all__ = [
     "LLMTimeoutError",
     "LLMStreamError",
     "InvalidQuestionError",
+    "InvalidDateError",
 ]
 
 
@@ -51,6 +52,13 @@ class InvalidQuestionError(RagError):
     """The question is empty, too long, or otherwise unusable."""
 
     code = "invalid_question"
+    http_status = 422
+
+
+class InvalidDateError(RagError):
+    """A date filter or date field that is not a date (never read as 'no filter' or 'nothing matches')."""
+
+    code = "invalid_date"
     http_status = 422
 
 

@@ -40,6 +40,8 @@ class Article:
     published: str | None = None
     url: str | None = None
     lang: str = "ar"
+    #: where ``published`` came from (rag.ingestion.published.PUBLISHED_SOURCES); None when unknown
+    published_source: str | None = None
     #: lines dropped as boilerplate (breadcrumbs, share counters, related headlines, footers), for tests/debugging
     dropped: tuple[str, ...] = ()
 
@@ -90,6 +92,11 @@ class SearchFilters:
     sources: tuple[str, ...] = ()
     published_from: str | None = None  # ISO date, inclusive
     published_to: str | None = None  # ISO date, inclusive
+
+    def __post_init__(self) -> None:
+        from rag.dates import filter_days
+
+        filter_days(self.published_from, self.published_to)  # a bad date is an error here, not an empty result
 
     @property
     def empty(self) -> bool:
@@ -227,10 +234,13 @@ class DocInfo:
     content_hash: str = ""
     #: doc id of the representative of its near-duplicate cluster (itself when alone or the representative)
     cluster: str | None = None
+    #: where ``published`` came from (field, front_matter, sidecar, upload, cli, html_meta, filename, dateline)
+    published_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks,
-                "published": self.published, "source": self.source, "cluster": self.cluster}
+                "published": self.published, "published_source": self.published_source,
+                "source": self.source, "cluster": self.cluster}
 
 
 @dataclass(frozen=True)

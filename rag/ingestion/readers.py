@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from rag.arabic import detect_language
 from rag.errors import IngestError, UnsupportedFileError
 from rag.ingestion.clean import clean_text
 from rag.ingestion.markup import html_to_text, markdown_to_text, pdf_to_text
+from rag.ingestion.published import best_published, read_sidecar
 from rag.types import Article, FileFailure
 
 __all__ = ["SUPPORTED_SUFFIXES", "iter_source_files", "load_file", "decode_bytes", "article_from_text"]
@@ -31,7 +31,6 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _HINT_FILES = "remove it from the articles folder or convert it to UTF-8 text"
 
 
@@ -86,7 +85,12 @@ def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
         text, meta = markdown_to_text(decode_bytes(data, path.name))
     else:
         text, meta = decode_bytes(data, path.name), {}
-    article = article_from_text(path.stem, text, str(path), **meta)
+    explicit = "front_matter" if suffix == ".md" else "html_meta" if suffix in {".html", ".htm"} else "field"
+    sidecar = read_sidecar(path)
+    dates = [(explicit, meta.pop("published", None)), ("sidecar", sidecar.get("published", sidecar.get("date")))]
+    if explicit == "html_meta":  # the sidecar is the user's word; HTML metadata comes after it
+        dates.reverse()
+    article = article_from_text(path.stem, text, str(path), dates=dates, file_name=path.name, **meta)
     return [article], []
 
 
@@ -154,35 +158,28 @@ def article_from_text(
     title: str | None = None,
     published: str | None = None,
     url: str | None = None,
+    dates: Sequence[tuple[str, object]] = (),
+    file_name: str | None = None,
 ) -> Article:
-    """Clean ``text`` into an Article; ``title`` (metadata) wins over the detected headline."""
+    """Clean ``text`` into an Article; ``title`` (metadata) wins over the detected headline. The
+    publication date is the first of ``published`` (a record's own field), ``dates`` ((source, value) in
+    trust order), a date in ``file_name``, the dateline of the first lines; unknown stays None."""
     clean_title, body, dropped = clean_text(text, title=title or None)
     if not body.strip() or body == clean_title and title:
         raise UnsupportedFileError(f"{doc_id}: no article text left after cleaning",
                                    hint="the file holds only navigation or boilerplate lines")
+    day, day_source = best_published([("field", published), *dates], clean_title, body, file_name)
     return Article(
         doc_id=doc_id,
         title=clean_title,
         text=body,
         source=source,
-        published=iso_date(published),
+        published=day,
         url=url or None,
         lang=detect_language(body),
+        published_source=day_source,
         dropped=dropped,
     )
-
-
-def iso_date(value: object) -> str | None:
-    """'YYYY-MM-DD' from an ISO-like date string (time part ignored); None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    match = _ISO_DATE.match(value.strip())
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    return match.group(0)
 
 
 # --- jsonl --------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ is the product of the chunk x term matrix and a term x n-gram matrix, so a commi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,30 +20,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from rag import arabic
+from rag.dates import day_number, filter_days
 from rag.types import Chunk, SearchFilters
 
 __all__ = [
     "chunk_record",
     "record_chunk",
-    "published_day",
     "term_matrix",
     "gram_matrix",
     "idf",
     "FilterColumns",
 ]
-
-_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-
-
-def published_day(published: str | None) -> int:
-    """ISO date (or datetime) -> YYYYMMDD int for range filters; 0 when unknown."""
-    if not published:
-        return 0
-    match = _DAY.match(arabic.normalize(published.strip()))
-    if not match:
-        return 0
-    year, month, day = (int(g) for g in match.groups())
-    return year * 10000 + month * 100 + day
 
 
 def chunk_record(chunk: Chunk) -> dict[str, Any]:
@@ -60,7 +46,7 @@ def chunk_record(chunk: Chunk) -> dict[str, Any]:
         "ordinal": chunk.ordinal,
         "source": chunk.source,
         "published": chunk.published,
-        "published_day": published_day(chunk.published),
+        "published_day": day_number(chunk.published),
         "paragraph": chunk.paragraph,
         "paragraph_end": chunk.paragraph_end,
         "terms": " ".join(terms),
@@ -147,24 +133,7 @@ class FilterColumns:
             keep &= np.isin(self.doc_ids, list(filters.doc_ids))
         if filters.sources:
             keep &= np.isin(self.sources, list(filters.sources))
-        if filters.published_from or filters.published_to:
-            keep &= self.days > 0  # an undated chunk never matches a date range (same rule as the store)
-        if filters.published_from:
-            keep &= self.days >= _day_bound(filters.published_from, end=False)
-        if filters.published_to:
-            keep &= self.days <= _day_bound(filters.published_to, end=True)
+        days = filter_days(filters.published_from, filters.published_to)  # the store's bounds, to the day
+        if days is not None:
+            keep &= (self.days >= days[0]) & (self.days <= days[1])  # undated (0) never inside
         return keep
-
-
-def _day_bound(value: str, *, end: bool) -> int:
-    """A bound given as a bare year ("2016") or month ("2016-05") covers all of it."""
-    day = published_day(value)
-    if day:
-        return day
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?", arabic.normalize(value).strip())
-    if not match:
-        return 99991231 if end else 0
-    year, month = int(match.group(1)), int(match.group(2) or 0)
-    if end:
-        return year * 10000 + (month or 12) * 100 + 31
-    return year * 10000 + (month or 1) * 100 + 1

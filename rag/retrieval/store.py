@@ -15,13 +15,14 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rag.dates import day_number, filter_days
 from rag.errors import ModelMismatchError, StoreError
 from rag.ports import DocRecord
 from rag.retrieval.store_vectors import CHUNK_CONFIGURATION, VectorSwap
 from rag.settings import Settings
 from rag.types import Article, Chunk, DocInfo, SearchFilters
 
-__all__ = ["ChromaStore", "META_PREFIX", "published_day"]
+__all__ = ["ChromaStore", "META_PREFIX"]
 
 META_PREFIX = "sanad:"
 _DOC_VECTOR = [1.0]
@@ -248,6 +249,7 @@ class ChromaStore:
                 "title": article.title,
                 "source": article.source,
                 "published": article.published or "",
+                "published_source": article.published_source or "",
                 "url": article.url or "",
                 "lang": article.lang,
                 "content_hash": article.content_hash,
@@ -291,6 +293,7 @@ class ChromaStore:
             published=str(meta.get("published") or "") or None,
             url=str(meta.get("url") or "") or None,
             lang=str(meta.get("lang") or "ar"),
+            published_source=str(meta.get("published_source") or "") or None,
         )
 
     def documents(self) -> list[DocInfo]:
@@ -303,6 +306,7 @@ class ChromaStore:
                 published=str(rec.get("published") or "") or None,
                 source=str(rec.get("source", "")),
                 content_hash=str(rec.get("content_hash", "")),
+                published_source=str(rec.get("published_source") or "") or None,
             )
             for doc_id, rec in self.doc_records().items()
             if rec.get("status") == "complete"
@@ -324,22 +328,6 @@ class ChromaStore:
         self._guard("drop the collections", _drop)
 
 
-def published_day(published: str | None, *, end: bool = False) -> int:
-    """ISO date (or prefix: "2024", "2024-03") -> YYYYMMDD int, 0 when unknown; Chroma ranges need numbers."""
-    if not published:
-        return 0
-    parts = published.strip()[:10].split("-")
-    try:
-        year = int(parts[0])
-        month = int(parts[1]) if len(parts) > 1 and parts[1] else (12 if end else 1)
-        day = int(parts[2][:2]) if len(parts) > 2 and parts[2] else (31 if end else 1)
-    except ValueError:
-        return 0
-    if not (1 <= month <= 12 and 1 <= day <= 31 and 1000 <= year <= 9999):
-        return 0
-    return year * 10000 + month * 100 + day
-
-
 def filters_to_where(filters: SearchFilters | None) -> dict[str, Any] | None:
     """SearchFilters -> a Chroma ``where`` (None when empty; undated chunks never match a date range)."""
     if filters is None or filters.empty:
@@ -349,10 +337,10 @@ def filters_to_where(filters: SearchFilters | None) -> dict[str, Any] | None:
         clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
     if filters.sources:
         clauses.append({"source": {"$in": list(filters.sources)}})
-    if filters.published_from or filters.published_to:
-        clauses.append({"published_day": {"$gte": max(1, published_day(filters.published_from))}})
-    if filters.published_to:
-        clauses.append({"published_day": {"$lte": published_day(filters.published_to, end=True)}})
+    days = filter_days(filters.published_from, filters.published_to)
+    if days is not None:
+        clauses.append({"published_day": {"$gte": days[0]}})
+        clauses.append({"published_day": {"$lte": days[1]}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
@@ -362,7 +350,7 @@ def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
         "title": chunk.title,
         "source": chunk.source,
         "published": chunk.published or "",
-        "published_day": published_day(chunk.published),
+        "published_day": day_number(chunk.published),
         "start": chunk.start,
         "end": chunk.end,
         "ordinal": chunk.ordinal,

@@ -7,12 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.dates import day_number, filter_days
 from rag.errors import ModelMismatchError, StoreError
 from rag.types import Article, Chunk, DocInfo, SearchFilters
-
-
-def _day(value: str | None) -> int:
-    return int(value[:10].replace("-", "")) if value and len(value) >= 10 else 0
 
 
 class MemoryStore:
@@ -91,7 +88,8 @@ class MemoryStore:
         return rec["article"] if rec else None
 
     def documents(self) -> list[DocInfo]:
-        return [DocInfo(d["doc_id"], d["title"], d["chunks"], d["published"], d["source"]) for d in self.docs.values()]
+        return [DocInfo(d["doc_id"], d["title"], d["chunks"], d["published"], d["source"],
+                        published_source=d["article"].published_source) for d in self.docs.values()]
 
     def count_chunks(self) -> int:
         return len(self.chunks)
@@ -122,10 +120,8 @@ def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:
         return False
     if filters.sources and chunk.source not in filters.sources:
         return False
-    day = _day(chunk.published)
-    if filters.published_from and day < _day(filters.published_from):
-        return False
-    return not (filters.published_to and (day == 0 or day > _day(filters.published_to)))
+    days = filter_days(filters.published_from, filters.published_to)  # the real stores' bounds
+    return days is None or days[0] <= day_number(chunk.published) <= days[1]
 
 
 class HashEmbedder:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.dates import day_number
 from rag.retrieval.keyword import VERSION_KEY, BM25Index
-from rag.retrieval.keyword_matrix import published_day
 from rag.retrieval.keyword_segments import merge_plan
 from rag.types import Chunk, SearchFilters
 from tests.fakes.memory_store import MemoryStore
@@ -177,10 +177,11 @@ def test_empty_index_searches_empty(tmp_path: Path, store: MemoryStore) -> None:
 
 
 def test_published_day_parses_iso_and_arabic_digits() -> None:
-    assert published_day("2017-03-05T10:00:00") == 20170305
-    assert published_day("٢٠١٧-٠٣-٠٥") == 20170305
-    assert published_day(None) == 0
-    assert published_day("March 2017") == 0
+    assert day_number("2017-03-05T10:00:00") == 20170305
+    assert day_number("٢٠١٧-٠٣-٠٥") == 20170305
+    assert day_number(None) == 0
+    assert day_number("March 2017") == 20170301  # a month counts from its first day
+    assert day_number("not a date") == 0
 
 
 # --- segments: a change costs what it changes ---------------------------------------------------------

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from rag.dates import day_number
 from rag.errors import ModelMismatchError
 from rag.ingestion.pipeline import IngestPipeline
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
-from rag.retrieval.store import filters_to_where, published_day
+from rag.retrieval.store import filters_to_where
 from rag.settings import Settings
 from rag.types import Article, Chunk, DocInfo, FileFailure, SearchFilters
 
@@ -379,12 +380,11 @@ def test_reset_drops_store_and_keyword(corpus: Path) -> None:
     assert not pipe.store.docs and not pipe.store.chunks and not pipe.keyword.staged
 
 
-@pytest.mark.parametrize(("value", "end", "expected"), [
-    ("2024-03-05", False, 20240305), ("2024-03-05T10:00:00", False, 20240305), ("2024", False, 20240101),
-    ("2024", True, 20241231), ("2024-02", True, 20240231), (None, False, 0), ("غير معروف", False, 0),
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2024-03-05", 20240305), ("2024-03-05T10:00:00", 20240305), ("2024", 20240101), (None, 0), ("غير معروف", 0),
 ])
-def test_published_day(value: str | None, end: bool, expected: int) -> None:
-    assert published_day(value, end=end) == expected
+def test_published_day(value: str | None, expected: int) -> None:
+    assert day_number(value) == expected
 
 
 def test_filters_to_where() -> None:

@@ -1,0 +1,119 @@
+"""Publication dates read from the articles themselves, against the true dates of the dev news corpus.
+
+Data: ../shared/eval/dev/corpus_news_dev (3,000 ANT corpus v1.1 articles, Jawhara FM 2016-2017; Chouigui,
+Ben Khiroun, Elayeb). The true date is the TSV ``date`` column where filled, else the YYYYMMDD that ends the
+article's original ANT path; neither is shown to the extractor, which reads only the cleaned article text
+(``rag.ingestion.published.dateline``: its first lines). No model is involved.
+
+Columns: articles; stating = the true date is written as a full date in the first lines; extracted = a
+dateline was found; matched = extracted and equal to the truth; wrong = extracted and different; missed =
+stating but not extracted. Precision counts every extraction, recall only the stating articles.
+
+    .venv/bin/python benchmarks/dates.py [--corpus DIR] [--tsv FILE] [--show-wrong]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.dates import find_dates, iso_or_none  # noqa: E402
+from rag.ingestion.published import dateline  # noqa: E402
+from rag.ingestion.readers import load_file  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "eval" / "dev"
+_LEAD = 400
+_OWN = re.compile(r"(?:اليوم|لليوم|today)\W+(?:\w+\W+)?$", re.IGNORECASE)
+
+
+def true_dates(tsv: Path) -> dict[str, str]:
+    """doc id -> 'YYYY-MM-DD' from the TSV date column, else from the original path's trailing YYYYMMDD."""
+    truth: dict[str, str] = {}
+    with tsv.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            date = (row.get("date") or "").strip()
+            if not date:
+                date = _path_date(row.get("original_path") or "")
+            if date:
+                truth[row["id"]] = date
+    return truth
+
+
+def _path_date(path: str) -> str:
+    """The 8 digits ending an ANT path: YYYYMMDD for most, DDMMYYYY for some (JA-...-23112016.txt)."""
+    m = re.search(r"(\d{8})\.txt$", path)
+    if not m:
+        return ""
+    digits = m[1]
+    for iso in (f"{digits[:4]}-{digits[4:6]}-{digits[6:]}", f"{digits[4:]}-{digits[2:4]}-{digits[:2]}"):
+        if iso_or_none(iso) == iso:
+            return iso
+    return ""
+
+
+def states(title: str, text: str, truth: str) -> bool:
+    """Whether the truth is written as a full date in the first lines (what a reader could see)."""
+    return any(m.iso == truth for m in find_dates(_lead(title, text)))
+
+
+def states_own(title: str, text: str) -> bool:
+    """Whether the first lines date the article itself: 'today' (اليوم/لليوم/today), a weekday at most, then a
+    full date; a looser test than the extractor's (no weekday check, no dateline rule), written apart."""
+    lead = _lead(title, text)
+    return any(m.date is not None and m.precision == "day" and _OWN.search(lead[max(0, m.span[0] - 20):m.span[0]])
+               for m in find_dates(lead))
+
+
+def _lead(title: str, text: str) -> str:
+    body = text[len(title):] if text.startswith(title) else text
+    return body.lstrip()[:_LEAD]
+
+
+def run(corpus: Path, tsv: Path, show_wrong: bool) -> dict[str, int]:
+    truth = true_dates(tsv)
+    counts = dict.fromkeys(("articles", "stating", "own", "own_matched", "extracted", "matched", "wrong", "missed"), 0)
+    for path in sorted(corpus.glob("*.txt")):
+        if path.stem not in truth:
+            continue
+        article = load_file(path)[0][0]
+        counts["articles"] += 1
+        stated = states(article.title, article.text, truth[path.stem])
+        found = dateline(article.title, article.text)
+        counts["stating"] += stated
+        own = states_own(article.title, article.text)
+        counts["own"] += own
+        counts["own_matched"] += own and found is not None and found.iso == truth[path.stem]
+        if found is not None:
+            counts["extracted"] += 1
+            ok = found.iso == truth[path.stem]
+            counts["matched" if ok else "wrong"] += 1
+            if not ok and show_wrong:
+                print(f"WRONG {path.stem}: {found.iso} (true {truth[path.stem]}): {found.text!r}")
+        elif stated:
+            counts["missed"] += 1
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEV / "corpus_news_dev")
+    parser.add_argument("--tsv", type=Path, default=DEV / "docs_news_dev.tsv")
+    parser.add_argument("--show-wrong", action="store_true")
+    args = parser.parse_args()
+    c = run(args.corpus, args.tsv, args.show_wrong)
+    print("| articles | true date in first lines | dated 'today' in first lines | extracted | matched | wrong "
+          "| missed | matched / 'today' | matched / true date in first lines | precision |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {c['articles']} | {c['stating']} | {c['own']} | {c['extracted']} | {c['matched']} | {c['wrong']} "
+          f"| {c['missed']} | {c['own_matched'] / max(1, c['own']):.3f} | {c['matched'] / max(1, c['stating']):.3f} "
+          f"| {c['matched'] / max(1, c['extracted']):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
