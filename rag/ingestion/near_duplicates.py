@@ -38,8 +38,10 @@ from rag.types import Article, SameStory
 __all__ = ["DuplicateParams", "NearDuplicateIndex", "NullClusters", "article_body", "body_shingles", "signatures"]
 
 _FORMAT = 1
-#: a lead paragraph is at least this many words (news leads run 25-60)
-LEAD_WORDS = 30
+#: a lead paragraph has at least this many words (news leads run 20-60; titles and captions fewer)
+LEAD_WORDS = 15
+#: the most of a body its lead may be
+LEAD_SHARE = 0.6
 #: datasketch's hashing scheme, named explicitly: signatures saved by one scheme never meet another's
 _SCHEME = "affine32"
 
@@ -48,12 +50,12 @@ _SCHEME = "affine32"
 class DuplicateParams:
     """Fitted on half of the planted dev-news set (benchmarks/near_duplicates.py); see README."""
 
-    shingle: int = 3
+    shingle: int = 2
     num_perm: int = 128
     #: estimated Jaccard of the whole bodies
-    threshold: float = 0.5
+    threshold: float = 0.3
     #: estimated Jaccard of the bodies without their lead paragraphs (the shared-lead guard)
-    rest_threshold: float = 0.3
+    rest_threshold: float = 0.1
     seed: int = 1
 
 
@@ -64,20 +66,23 @@ def _shingles(tokens: Sequence[str], size: int) -> set[bytes]:
 
 
 def body_shingles(text: str, size: int) -> tuple[set[bytes], set[bytes]]:
-    """(whole-body shingles, shingles of the body without its lead). The lead is the first paragraphs up to
-    ``LEAD_WORDS`` words (a one-line caption or a retitling line is no lead); a one-paragraph body loses its
-    first sentence instead."""
+    """(whole-body shingles, shingles of the body without its lead). The lead is the first paragraph of at
+    least ``LEAD_WORDS`` words, with any shorter lines before it (a kicker, a caption, a title the reader
+    kept), but never more than ``LEAD_SHARE`` of the words: a copy that merged its paragraphs keeps a tail to
+    compare; a one-paragraph body loses its first sentence instead."""
     tokens = arabic.tokenize(text)
     lead = 0
     paragraphs = [p for p in (q.strip() for q in text.split("\n\n")) if p]
     if len(paragraphs) > 1:
         for paragraph in paragraphs:
-            lead += len(arabic.tokenize(paragraph))
-            if lead >= LEAD_WORDS:
+            words = len(arabic.tokenize(paragraph))
+            lead += words
+            if words >= LEAD_WORDS:
                 break
     else:
         spans = arabic.sentence_spans(text)
         lead = len(arabic.tokenize(text[: spans[0][1]])) if len(spans) > 1 else len(tokens) // 3
+    lead = min(lead, int(LEAD_SHARE * len(tokens)))
     return _shingles(tokens, size), _shingles(tokens[lead:], size)
 
 

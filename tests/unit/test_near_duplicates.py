@@ -82,13 +82,13 @@ def test_copies_join_the_earliest_article_and_a_shared_lead_does_not(story: dict
 
 
 def test_short_stories_sharing_a_long_lead_stay_apart(tmp_path: Path) -> None:
-    """The lead is most of each article, so the whole texts look alike; only the lead guard tells them apart
+    """The lead is half of each article, so the whole texts look alike; only the lead guard tells them apart
     (without it they are merged, which the second half checks)."""
     original = sample(HAFTAR_RUSSIA).text.split("\n\n")
     lead = original[1]  # the 69-word lead paragraph
-    first = article(tmp_path, "first", f"جنود إلى روسيا\n\n{lead}\n\n{' '.join(original[3].split()[:20])}\n")
+    first = article(tmp_path, "first", f"جنود إلى روسيا\n\n{lead}\n\n{' '.join(original[3].split()[:55])}\n")
     other = sample(HAFTAR_MOSCOW).text.split("\n\n")
-    second = article(tmp_path, "second", f"حفتر في موسكو\n\n{lead}\n\n{' '.join(other[1].split()[:20])}\n")
+    second = article(tmp_path, "second", f"حفتر في موسكو\n\n{lead}\n\n{' '.join(other[1].split()[:55])}\n")
     guarded = NearDuplicateIndex(None)
     guarded.add([first, second])
     assert clusters(guarded) == {"first": "first", "second": "second"}
