@@ -118,8 +118,9 @@ class FakeAnswerer:
                extractive: bool = False, **generation: Any) -> Iterator[AnswerDelta | Answer]:
         self.calls.append({"question": question, "history": tuple(history), "k": k, "filters": filters, **generation})
         answer = self._answer(question, history, extractive)
-        for word in answer.answer.split(" "):
-            yield AnswerDelta(word + " ")
+        words = answer.answer.split(" ")
+        for i, word in enumerate(words):  # joined, the deltas are the final text (the answerer's contract)
+            yield AnswerDelta(word + (" " if i < len(words) - 1 else ""))
         yield answer
 
 
