@@ -50,6 +50,11 @@ class ModelProfile:
     chunk_overlap: int | None = None
     answerability: dict[str, tuple[float, ...]] = field(default_factory=dict)
     answerability_threshold: float = 0.0
+    #: time stated in a question ("في 2018", "since March 2017") raises an in-period passage's fused score by
+    #: this share of itself; "latest / آخر" questions raise the newest article of the list by up to
+    #: ``recency_boost`` (rag/retrieval/question_time.py; benchmarks/question_time.py measures both)
+    time_boost: float = 0.05
+    recency_boost: float = 0.05
     fitted_on: str = ""
     known: bool = True
 

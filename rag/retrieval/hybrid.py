@@ -20,6 +20,7 @@ from rag.prompts import PromptLibrary
 from rag.retrieval.confidence import confidence
 from rag.retrieval.embedder import built_without_vectors
 from rag.retrieval.fusion import dense_weight_for, fuse, keyword_clarity, limit_per_doc
+from rag.retrieval.question_time import prefer_time, question_time
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters, SearchResult
@@ -95,12 +96,15 @@ class HybridRetriever:
 
     def _rank(self, query: str, keyword_hits: Ranked, dense_hits: Ranked, keyword_weight: float, trusted: bool,
               k: int, timings: dict[str, float]) -> list[Hit]:
-        """The profile's fusion (dense weight adapted to how clear the keyword match is), rerank, diversity."""
+        """The profile's fusion (dense weight adapted to how clear the keyword match is), the question's
+        stated time as a soft preference, rerank, diversity."""
         gap, floor = self.profile.clear_keyword_gap, self.profile.dense_floor
         clarity = keyword_clarity([score for _, score in keyword_hits], gap) if trusted else 0.0
         dense_weight = dense_weight_for(self.profile.dense_weight, clarity, floor)
         fused = fuse(self.profile.fusion, keyword_hits, dense_hits, keyword_weight=keyword_weight,
                      dense_weight=dense_weight, rrf_k=self.settings.rrf_k)
+        fused = prefer_time(fused, question_time(query), in_range=self.profile.time_boost,  # soft, never a filter
+                            recency=self.profile.recency_boost)
         if self.settings.rerank and fused:
             head = fused[: self.settings.rerank_candidates]
             reranked = self._timed(timings, "rerank_ms", lambda: self._get_reranker().rerank(query, head))
