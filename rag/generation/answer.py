@@ -149,6 +149,9 @@ class Answerer:
             except ModelUnavailableError as exc:
                 run.notes.append(f"Ollama is not available ({exc}); answering without an LLM.")
                 use_llm = False
+            except GenerationError as exc:  # a bad reply to the rewrite: search without it, never a 5xx
+                run.notes.append(f"the follow-up was not rewritten by the model ({exc.code}); searched with "
+                                 "the question and its referent")
         run.standalone = condense_fallback(run.question, history)
         return run.standalone, use_llm
 

@@ -12,6 +12,7 @@ field for chat, so the guard is ours: ``options.num_ctx`` is sent on every reque
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from rag.ports import ChatMessage
 from rag.settings import Settings
 
 __all__ = ["OllamaLLM"]
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 class OllamaLLM:
@@ -71,10 +74,11 @@ class OllamaLLM:
         """One complete reply (think blocks removed: reasoning is not the reply) and its token usage."""
         try:
             response = self._request(messages, max_tokens, stream=False)
+            content = response.message.content or ""
+            usage = _usage(response)
         except Exception as exc:  # mapped to our tree, re-raised; nothing swallowed
             raise self._map_error(exc) from exc
-        content = response.message.content or ""
-        return strip_think(content), _usage(response)
+        return strip_think(content), usage
 
     def stream_chat(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None,
                     temperature: float | None = None) -> Iterator[str | dict[str, int]]:
@@ -105,12 +109,11 @@ class OllamaLLM:
     def health(self) -> tuple[str, str | None]:
         """("ok"|"unreachable"|"model_missing"|"timeout"|"error", detail) from ``GET /api/tags``."""
         try:
-            listing = self._ollama().list()
-        except Exception as exc:
+            names = {m.model for m in self._ollama().list().models if m.model}
+        except Exception as exc:  # never raises: /readyz and `sanad status` report it
             mapped = self._map_error(exc)
             status = {ModelUnavailableError: "unreachable", LLMTimeoutError: "timeout"}.get(type(mapped), "error")
             return status, str(mapped)
-        names = {m.model for m in listing.models if m.model}
         if self.model in names or f"{self.model}:latest" in names:
             return "ok", None
         return "model_missing", f"model {self.model!r} is not pulled on {self.host} (run `ollama pull {self.model}`)"
@@ -125,7 +128,8 @@ class OllamaLLM:
             if exc.status_code == 404 and "not found" in str(exc.error).lower():
                 return ModelUnavailableError(f"model {self.model!r} is not available on {self.host}",
                                              hint=f"run `ollama pull {self.model}`")
-            return GenerationError(f"Ollama at {self.host} answered with an error: {exc.error}",
+            detail = " ".join(_TAG.sub(" ", str(exc.error)).split())[:200]  # a proxy's HTML page, as text
+            return GenerationError(f"Ollama at {self.host} answered with an error: {detail}",
                                    hint="check the Ollama server log")
         if isinstance(exc, httpx.TimeoutException):
             return LLMTimeoutError(f"Ollama at {self.host} did not answer within {self.timeout:g} s",
@@ -138,7 +142,15 @@ class OllamaLLM:
                                   hint="retry; if it keeps happening check the Ollama server log")
         if isinstance(exc, httpx.HTTPError):
             return GenerationError(f"HTTP error talking to Ollama at {self.host}: {exc}", hint="check the server")
-        raise exc
+        return self._unreadable(exc, streaming)
+
+    def _unreadable(self, exc: Exception, streaming: bool) -> GenerationError:
+        """Anything else the client raised: a reply that is not Ollama's (HTML from a proxy, garbage, JSON of
+        another shape, a bad host string). Mapped, so every caller's fallback (no condensing, no translation,
+        extractive answer) takes over instead of a 500."""
+        message = f"Ollama at {self.host} sent a reply Sanad cannot read ({type(exc).__name__})"
+        hint = "check that SANAD_OLLAMA_HOST points at Ollama itself (not a proxy or another service)"
+        return LLMStreamError(message, hint=hint) if streaming else GenerationError(message, hint=hint)
 
 
 def _usage(response: Any) -> dict[str, int]:

@@ -40,6 +40,9 @@ class Reply:
     done_reason: str = "stop"
     prompt_tokens: int | None = None
     eval_count: int | None = None
+    #: misbehaving Ollama: send these bytes as the whole body (HTML, garbage, JSON of another shape)
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
 
 Script = Reply | str | Callable[[dict[str, Any]], "Reply | str"]
@@ -68,6 +71,8 @@ class FakeOllama:
         self.context_length = context_length
         self.replies: deque[Script] = deque()
         self.default: Script = "NO_ANSWER"
+        #: when set, GET /api/tags answers these bytes (a misbehaving server's model listing)
+        self.tags_raw: bytes | None = None
         self.requests: list[dict[str, Any]] = []
         self._server: _Server | None = None
         self._lock = threading.Lock()
@@ -147,9 +152,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _raw(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self) -> None:
         self._body()
-        if self.path == "/api/tags":
+        if self.path == "/api/tags" and self.owner.tags_raw is not None:
+            self._raw(200, "application/json", self.owner.tags_raw)
+        elif self.path == "/api/tags":
             models = [{"name": m, "model": m, "modified_at": _now(), "size": 2_600_000_000,
                        "digest": "0" * 64, "details": {"format": "gguf", "family": "qwen3",
                                                       "parameter_size": "4.0B", "quantization_level": "Q4_K_M"}}
@@ -178,6 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any], model: str) -> None:
         reply = self.owner._next(body)
         time.sleep(reply.delay)
+        if reply.raw is not None:
+            self._raw(reply.status, reply.content_type, reply.raw)
+            return
         if reply.error is not None or reply.status != 200:
             self._json(reply.status if reply.status != 200 else 500, {"error": reply.error or "error"})
             return
