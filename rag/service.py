@@ -1,4 +1,5 @@
-"""The facade every interface calls: ingest · upload · documents · remove · search · ask · stream · health.
+"""The facade every interface calls: ingest · upload · documents · remove · search · ask · stream · timeline ·
+health.
 
 It holds no logic of its own beyond validating input and timing; each verb delegates to one step object
 built by the composition root (``rag.wiring.build_service``). Tests construct it with fakes.
@@ -24,6 +25,7 @@ from rag.types import (
     SameStory,
     SearchFilters,
     SearchResult,
+    Timeline,
     Turn,
     UploadResult,
 )
@@ -44,6 +46,11 @@ class _Ingestor(Protocol):
 
 class _Retriever(Protocol):
     def search(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult: ...
+
+
+class _Timelines(Protocol):
+    def timeline(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+                 summarize: bool = True) -> Timeline: ...
 
 
 class _Answerer(Protocol):
@@ -73,6 +80,8 @@ class Sanad:
     max_question_chars: int = 2000
     #: near-duplicate clusters (doc id -> its story record), from ingest; None: no detection
     clusters: Callable[[], Mapping[str, SameStory]] | None = None
+    #: builds timelines (rag.timeline.Timeliner); None: one over this instance's retriever and LLM
+    timelines: _Timelines | None = None
     #: one writer at a time (API, UI and CLI calls in one process share this instance)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -131,6 +140,19 @@ class Sanad:
         """Checked answer text pieces as they come (joined: the final text), then the final ``Answer``."""
         return self.answerer.stream(self._check_question(question), history=history, filters=filters, k=k,
                                     extractive=extractive, max_tokens=max_tokens, temperature=temperature)
+
+    def timeline(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+                 summarize: bool = True) -> Timeline:
+        """Dated, cited events about ``query`` across articles, oldest first, then the undated ones; with an
+        LLM (and ``summarize``) a short summary citing them. ``k``: passages retrieved (default 30)."""
+        query = self._check_question(query)
+        if self.timelines is None:
+            from rag.prompts import PromptLibrary
+            from rag.timeline import Timeliner
+
+            self.timelines = Timeliner(self.retriever, self.llm, PromptLibrary(), embedder=self.embedder,
+                                       stories=self.clusters)
+        return self.timelines.timeline(query, k=k, filters=filters, summarize=summarize)
 
     def health(self) -> Health:
         status, detail = self.llm.health() if self.llm is not None else ("unreachable", "no LLM configured")

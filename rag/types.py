@@ -26,6 +26,8 @@ __all__ = [
     "FileFailure",
     "Health",
     "Turn",
+    "TimelineEvent",
+    "Timeline",
 ]
 
 
@@ -299,3 +301,46 @@ class Health:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One event of a timeline: a sentence of an article (``citation``) and the date it is placed at.
+
+    ``date`` is ISO trimmed to its precision ("2016", "2016-11", "2016-11-18"), None for an undated event;
+    ``date_basis`` says where it came from: "text" (the sentence states it), "relative" (the sentence says
+    "last year" and the article's publication date resolves it) or "published" (the article's date).
+    ``stated`` is the date as the sentence words it, also when it alone cannot date the event
+    ("12 فبراير" with no year anywhere): shown, never completed by guessing."""
+
+    date: str | None
+    precision: Literal["year", "month", "day"] | None
+    date_basis: Literal["text", "published", "relative"] | None
+    citation: Citation
+    stated: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date, "precision": self.precision, "date_basis": self.date_basis,
+                "stated": self.stated, "citation": asdict(self.citation)}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What ``Sanad.timeline`` returns: dated events oldest first, then the undated ones; each event's
+    citation number ``n`` is its place in that order (1-based), which the summary's ``[n]`` markers use."""
+
+    query: str
+    events: tuple[TimelineEvent, ...]
+    undated: tuple[TimelineEvent, ...] = ()
+    #: a short cited summary written by the LLM; None without an LLM, when it failed, or when not asked
+    summary: str | None = None
+    summary_citations: tuple[Citation, ...] = ()
+    model: str | None = None
+    notes: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "events": [e.to_dict() for e in self.events],
+                "undated": [e.to_dict() for e in self.undated], "summary": self.summary,
+                "summary_citations": [asdict(c) for c in self.summary_citations], "model": self.model,
+                "notes": list(self.notes), "timings_ms": dict(self.timings_ms)}

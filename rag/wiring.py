@@ -32,6 +32,7 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
     from rag.retrieval.keyword import BM25Index
     from rag.retrieval.store import ChromaStore
     from rag.service import Sanad
+    from rag.timeline import Timeliner
 
     embedder, embed_error = load_embedder(settings) if load_model else (None, None)
     profile = _profile(settings, embedder)
@@ -67,6 +68,8 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
         ollama_model=settings.ollama_model,
         max_question_chars=settings.max_question_chars,
         clusters=stories.snapshot,
+        timelines=Timeliner(retriever, llm, prompts, embedder=embedder, stories=stories.snapshot,
+                            min_confidence=profile.refusal_threshold),
     )
 
 
