@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -16,10 +16,10 @@ from api.auth import require_key
 from api.errors import error_body
 from api.schemas import AskRequest, SearchRequest, to_turns
 from api.streaming import SSE_HEADERS, error_payload, primed, sse
-from api.uploads import ingest_uploads, raise_if_all_failed, read_uploads
+from api.uploads import check_published, ingest_uploads, raise_if_all_failed, read_uploads
 from rag.errors import RagError
 from rag.service import Sanad
-from rag.types import Answer, AnswerDelta
+from rag.types import Answer, AnswerDelta, SearchFilters
 
 __all__ = ["health_router", "native_router"]
 
@@ -80,18 +80,23 @@ def ask(body: AskRequest, request: Request) -> Any:
 @native_router.get("/search", summary="Ranked passages for a query (no LLM)")
 def search(request: Request, q: str = Query(..., description="The query."),
            k: int | None = Query(None, ge=1, le=50),
-           collapse: bool = Query(True, description="One passage per story (false: every outlet's copy).")
+           collapse: bool = Query(True, description="One passage per story (false: every outlet's copy)."),
+           published_from: str | None = Query(None, description="Published on or after (YYYY[-MM[-DD]]); "
+                                              "undated articles are left out."),
+           published_to: str | None = Query(None, description="Published on or before (YYYY[-MM[-DD]]).")
            ) -> dict[str, Any]:
-    return _search(request, q, k, collapse)
+    filters = SearchFilters(published_from=published_from or None, published_to=published_to or None)
+    return _search(request, q, k, collapse, None if filters.empty else filters)
 
 
-@native_router.post("/search", summary="Ranked passages for a query (no LLM), JSON body {q, k}")
+@native_router.post("/search", summary="Ranked passages for a query (no LLM), JSON body {q, k, ...}")
 def search_post(body: SearchRequest, request: Request) -> dict[str, Any]:
-    return _search(request, body.q, body.k, body.collapse)
+    return _search(request, body.q, body.k, body.collapse, body.to_filters())
 
 
-def _search(request: Request, q: str, k: int | None, collapse: bool = True) -> dict[str, Any]:
-    result = _service(request).search(q, k=k, collapse=collapse)
+def _search(request: Request, q: str, k: int | None, collapse: bool = True,
+            filters: SearchFilters | None = None) -> dict[str, Any]:
+    result = _service(request).search(q, k=k, collapse=collapse, filters=filters)
     return {
         "query": result.query,
         "confidence": result.confidence,
@@ -123,9 +128,13 @@ def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
 
 
 @native_router.post("/documents", summary="Upload and index one or many articles (multipart field 'files')")
-async def upload_documents(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
+async def upload_documents(request: Request, files: list[UploadFile] = File(...),
+                           published: str | None = Form(None, description="Publication date of every uploaded "
+                                                        "article (YYYY[-MM[-DD]]); beats the dates the files hold."
+                                                        )) -> dict[str, Any]:
     settings = request.app.state.settings
+    date = check_published(published)  # a bad date is a 422 before anything is read or written
     items = await read_uploads(files, settings)
-    outcome = await run_in_threadpool(ingest_uploads, _service(request), items)
+    outcome = await run_in_threadpool(ingest_uploads, _service(request), items, date)
     raise_if_all_failed(outcome)
     return outcome

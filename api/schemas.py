@@ -50,13 +50,18 @@ class _Encodable(BaseModel):
         return data
 
 
+_FROM = ("Published on or after: YYYY, YYYY-MM, YYYY-MM-DD (or a full date like '18 نوفمبر 2016'), inclusive; "
+         "undated articles are left out. Not a date: 422 invalid_date.")
+_TO = "Published on or before, inclusive (YYYY-MM and YYYY mean the end of that month or year)."
+
+
 class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     doc_ids: list[StrictStr] = Field(default_factory=list, description="Only these documents.")
     sources: list[StrictStr] = Field(default_factory=list, description="Only articles from these sources.")
-    published_from: StrictStr | None = Field(None, description="ISO date, inclusive.")
-    published_to: StrictStr | None = Field(None, description="ISO date, inclusive.")
+    published_from: StrictStr | None = Field(None, description=_FROM)
+    published_to: StrictStr | None = Field(None, description=_TO)
 
     def to_filters(self) -> SearchFilters:
         return SearchFilters(doc_ids=tuple(self.doc_ids), sources=tuple(self.sources),
@@ -91,6 +96,13 @@ class SearchRequest(_Encodable):
     k: int | None = Field(None, ge=1, le=50, description="Passages to return (default: settings.top_k).")
     collapse: StrictBool = Field(True, description="One passage per story, other outlets under `also`; "
                                  "false: every outlet's copy.")
+    published_from: StrictStr | None = Field(None, description=_FROM)
+    published_to: StrictStr | None = Field(None, description=_TO)
+
+    def to_filters(self) -> SearchFilters | None:
+        """The date filter (same as GET's query parameters); InvalidDateError (422) for a bad bound."""
+        filters = SearchFilters(published_from=self.published_from or None, published_to=self.published_to or None)
+        return None if filters.empty else filters
 
 
 class ChatMessageIn(BaseModel):

@@ -15,7 +15,7 @@ from api.errors import ApiError
 from rag.service import Sanad
 from rag.settings import Settings
 
-__all__ = ["read_uploads", "ingest_uploads", "raise_if_all_failed"]
+__all__ = ["read_uploads", "ingest_uploads", "raise_if_all_failed", "check_published"]
 
 _CHUNK = 1 << 16
 
@@ -40,9 +40,17 @@ async def read_uploads(files: list[UploadFile], settings: Settings) -> list[tupl
     return items
 
 
-def ingest_uploads(service: Sanad, items: list[tuple[str, bytes]]) -> dict[str, Any]:
+def check_published(value: str | None) -> str | None:
+    """The form's ``published`` as given (None when empty), after checking it is a date: InvalidDateError
+    (422 invalid_date) before any file is read."""
+    from rag.ingestion.published import explicit_date
+
+    return value if explicit_date(value, "upload") is not None else None
+
+
+def ingest_uploads(service: Sanad, items: list[tuple[str, bytes]], published: str | None = None) -> dict[str, Any]:
     """The facade stages, ingests and cleans up; this shapes its per-file results for the response."""
-    report, results = service.upload(items)
+    report, results = service.upload(items, published=published)
     files = [asdict(r) for r in results]
     for entry in files:
         if entry["code"] is None:

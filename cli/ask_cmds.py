@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from cli.common import INTERRUPTED_ANSWER, INTERRUPTED_CHAT, err, handle_errors, print_json, state
+from cli.search_cmd import SINCE_HELP, UNTIL_HELP, date_filters
 from rag.errors import RagError
-from rag.types import Answer, AnswerDelta, SearchFilters, Turn
+from rag.types import Answer, AnswerDelta, Turn
 
-__all__ = ["register", "render_sources"]
+__all__ = ["register", "render_sources", "outlet", "dated_source"]
+
+#: shown for a source whose publication date is unknown, in the answer's language
+_UNKNOWN_DATE = {"ar": "تاريخ غير معروف", "en": "date unknown"}
 
 #: shown under an answer that stopped early (the reason is also among the notes on stderr)
 _STOPPED = {"cut": "[answer cut off: the model stopped before finishing; the text above is the checked part]",
@@ -22,20 +27,34 @@ def register(app: typer.Typer) -> None:
     app.command("chat")(chat)
 
 
-def _filters(doc: list[str] | None) -> SearchFilters | None:
-    return SearchFilters(doc_ids=tuple(doc)) if doc else None
+def outlet(source: str) -> str:
+    """The name a reader knows an article's source by: an outlet as recorded, else the file it came from
+    ('upload:خبر.txt' and '/data/articles/خبر.txt' are both 'خبر.txt')."""
+    from rag.uploads import UPLOAD_PREFIX
+
+    if source.startswith(UPLOAD_PREFIX):
+        return source[len(UPLOAD_PREFIX):]
+    return Path(source).name if "/" in source or "\\" in source else source
+
+
+def dated_source(source: str, published: str | None, lang: str) -> str:
+    """'outlet, 2016-11-18', or the outlet with 'date unknown' / 'تاريخ غير معروف' in the answer's language."""
+    return f"{outlet(source)}, {published or _UNKNOWN_DATE.get(lang, _UNKNOWN_DATE['en'])}"
 
 
 def render_sources(answer: Answer) -> list[str]:
-    """Numbered source lines: title, doc id and the quoted sentence(s); unsupported ones marked."""
+    """Numbered source lines: title, outlet and date, doc id and the quoted sentence(s); unsupported ones
+    marked."""
     lines = []
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
         quote = "" if answer.mode == "extractive" else f"\n    «{c.quote}»"  # the answer already quotes it
-        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, characters {c.start}-{c.end}){flag}{quote}")
+        where = dated_source(c.source, c.published, answer.lang)
+        lines.append(f"[{c.n}] {c.title} — {where} ({c.doc_id}, characters {c.start}-{c.end}){flag}{quote}")
     if answer.refused and answer.passages:
         lines.append("closest passages (they do not answer the question):")
-        lines.extend(f"  - {h.chunk.title} ({h.chunk.doc_id}): {h.chunk.text[:160]}…" for h in answer.passages[:3])
+        lines.extend(f"  - {h.chunk.title} — {dated_source(h.chunk.source, h.chunk.published, answer.lang)}"
+                     f" ({h.chunk.doc_id}): {h.chunk.text[:160]}…" for h in answer.passages[:3])
     return lines
 
 
@@ -78,13 +97,16 @@ def ask(
     extractive: bool = typer.Option(False, "--extractive", help="Quote the articles; use no LLM."),
     k: int | None = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
     doc: list[str] | None = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
+    since: str | None = typer.Option(None, "--since", metavar="DATE", help=SINCE_HELP),
+    until: str | None = typer.Option(None, "--until", metavar="DATE", help=UNTIL_HELP),
 ) -> None:
     """Answer a question from the indexed articles, citing the article and sentence for each claim."""
+    filters = date_filters(since, until, doc=doc)
     service = state(ctx).service(load_llm=not extractive)
     if as_json:
-        print_json(service.ask(question, filters=_filters(doc), k=k, extractive=extractive).to_dict())
+        print_json(service.ask(question, filters=filters, k=k, extractive=extractive).to_dict())
         return
-    _stream_to_terminal(service.stream(question, filters=_filters(doc), k=k, extractive=extractive))
+    _stream_to_terminal(service.stream(question, filters=filters, k=k, extractive=extractive))
 
 
 @handle_errors(interrupted=INTERRUPTED_CHAT)
@@ -93,8 +115,11 @@ def chat(
     extractive: bool = typer.Option(False, "--extractive", help="Quote the articles; use no LLM."),
     k: int | None = typer.Option(None, "-k", "--top-k", min=1, max=50, help="Passages to use."),
     doc: list[str] | None = typer.Option(None, "--doc", help="Only search this document id (repeatable)."),
+    since: str | None = typer.Option(None, "--since", metavar="DATE", help=SINCE_HELP),
+    until: str | None = typer.Option(None, "--until", metavar="DATE", help=UNTIL_HELP),
 ) -> None:
     """Ask follow-up questions with history. An empty line, EOF or Ctrl-D ends the session."""
+    filters = date_filters(since, until, doc=doc)
     service = state(ctx).service(load_llm=not extractive)
     history: list[Turn] = []
     err("sanad chat: ask a question (empty line or Ctrl-D to quit)")
@@ -106,7 +131,7 @@ def chat(
         if not question:
             break
         try:
-            final = _stream_to_terminal(service.stream(question, history=history, filters=_filters(doc), k=k,
+            final = _stream_to_terminal(service.stream(question, history=history, filters=filters, k=k,
                                                        extractive=extractive))
         except RagError as exc:  # one failed turn must not end the session
             err(f"error: {exc}")

@@ -62,12 +62,20 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders of articles (.txt .md .html .pdf .jsonl)."),
     prune: bool = typer.Option(False, "--prune", help="Remove indexed articles from these folders/files that are gone."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    published: str | None = typer.Option(
+        None, "--published", metavar="DATE",
+        help="Publication date of every article of this run (YYYY, YYYY-MM, YYYY-MM-DD or '18 نوفمبر 2016'); "
+             "beats the dates the files hold."),
 ) -> None:
     """Index articles; unchanged ones cost nothing, changed ones are re-indexed, broken files are skipped."""
+    if published is not None:
+        from rag.ingestion.published import explicit_date
+
+        explicit_date(published, "cli")  # a bad date is refused before the model loads
     service = state(ctx).service(load_llm=False)
     bar = _Bar(enabled=sys.stderr.isatty())
     try:
-        report = service.ingest(paths, prune=prune, progress=bar)
+        report = service.ingest(paths, prune=prune, progress=bar, published=published)
     finally:
         bar.close()
     for failure in report.failed:

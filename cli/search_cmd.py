@@ -11,7 +11,12 @@ import typer
 from cli.common import handle_errors, print_json, state
 from rag.types import SearchFilters, SearchResult
 
-__all__ = ["register", "result_json", "render_result"]
+__all__ = ["register", "result_json", "render_result", "date_filters", "SINCE_HELP", "UNTIL_HELP"]
+
+#: the hard date filter of search, ask and chat (undated articles never pass it)
+SINCE_HELP = ("Only articles published on or after DATE: YYYY, YYYY-MM, YYYY-MM-DD or a full date like "
+              "'18 نوفمبر 2016'. Undated articles are left out.")
+UNTIL_HELP = "Only articles published on or before DATE (the whole month or year for YYYY-MM / YYYY)."
 
 
 class Mode(str, Enum):
@@ -53,6 +58,15 @@ def result_json(result: SearchResult) -> dict[str, Any]:
     }
 
 
+def date_filters(since: str | None, until: str | None, *, doc: list[str] | None = None,
+                 source: list[str] | None = None) -> SearchFilters | None:
+    """The command line's filters; a bound that is not a date (or a range that ends before it starts) is an
+    InvalidDateError here, before any model loads (CLI exit code 2)."""
+    filters = SearchFilters(doc_ids=tuple(doc or ()), sources=tuple(source or ()), published_from=since or None,
+                            published_to=until or None)
+    return None if filters.empty else filters
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -86,16 +100,16 @@ def search(
     mode: Mode = typer.Option(Mode.hybrid, "--mode", help="hybrid, keyword (BM25 only) or dense (vectors only)."),
     doc: list[str] | None = typer.Option(None, "--doc", help="Only this document id (repeatable)."),
     source: list[str] | None = typer.Option(None, "--source", help="Only this source (repeatable)."),
-    date_from: str | None = typer.Option(None, "--from", help="Published on or after (YYYY[-MM[-DD]])."),
-    date_to: str | None = typer.Option(None, "--to", help="Published on or before (YYYY[-MM[-DD]])."),
+    since: str | None = typer.Option(None, "--since", metavar="DATE", help=SINCE_HELP),
+    until: str | None = typer.Option(None, "--until", metavar="DATE", help=UNTIL_HELP),
+    date_from: str | None = typer.Option(None, "--from", hidden=True, help="Old name of --since."),
+    date_to: str | None = typer.Option(None, "--to", hidden=True, help="Old name of --until."),
     all_copies: bool = typer.Option(False, "--all-copies", help="Every outlet's copy of a story, not one per story."),
 ) -> None:
     """Show the passages retrieval finds for a question, with fused, keyword and dense scores."""
-    filters = SearchFilters(doc_ids=tuple(doc or ()), sources=tuple(source or ()),
-                            published_from=date_from, published_to=date_to)
+    filters = date_filters(since or date_from, until or date_to, doc=doc, source=source)
     service = state(ctx).service(load_llm=True)
-    result = service.search(question, k=k, filters=None if filters.empty else filters, mode=mode.value,
-                            collapse=not all_copies)
+    result = service.search(question, k=k, filters=filters, mode=mode.value, collapse=not all_copies)
     if as_json:
         print_json(result_json(result))
         return

@@ -40,7 +40,7 @@ keyword-only getting their vectors, before any file is read)."""
 
 class _Ingestor(Protocol):
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None,
-               sources: Mapping[Path, str] | None = None) -> IngestReport: ...
+               sources: Mapping[Path, str] | None = None, published: tuple[str, str] | None = None) -> IngestReport: ...
     def remove(self, doc_id: str) -> bool: ...
 
 
@@ -86,18 +86,32 @@ class Sanad:
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- articles ------------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Index files and folders; unchanged articles cost nothing, broken files are reported, not fatal."""
-        with self._writing:
-            return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None,
+               published: str | None = None) -> IngestReport:
+        """Index files and folders; unchanged articles cost nothing, broken files are reported, not fatal.
+        ``published`` (``sanad ingest --published``) dates every article of the run, checked before any write."""
+        from rag.ingestion.published import explicit_date
 
-    def upload(self, items: Sequence[tuple[str | None, bytes]], *,
-               progress: Progress | None = None) -> tuple[IngestReport, list[UploadResult]]:
+        date = explicit_date(published, "cli")
+        with self._writing:
+            if date is None:  # ingestors that know no explicit dates keep working
+                return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+            return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress, published=date)
+
+    def upload(self, items: Sequence[tuple[str | None, bytes]], *, progress: Progress | None = None,
+               published: str | None = None) -> tuple[IngestReport, list[UploadResult]]:
         """Index files sent as (client file name, bytes): names are sanitised, binaries turned away, and
-        the source recorded is ``upload:NAME``; one result per item, in order."""
+        the source recorded is ``upload:NAME``; one result per item, in order. ``published`` (the upload
+        form's date) dates every uploaded article, checked before anything is staged."""
+        from rag.ingestion.published import explicit_date
+
+        date = explicit_date(published, "upload")
+
         def ingest(paths: list[Path], sources: Mapping[Path, str]) -> IngestReport:
             with self._writing:
-                return self.ingestor.ingest(paths, sources=sources, progress=progress)
+                if date is None:
+                    return self.ingestor.ingest(paths, sources=sources, progress=progress)
+                return self.ingestor.ingest(paths, sources=sources, progress=progress, published=date)
 
         return ingest_uploads(ingest, items)
 

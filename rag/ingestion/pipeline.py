@@ -113,16 +113,16 @@ class IngestPipeline:
         return {**base, "chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap}
 
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None,
-               sources: Mapping[Path, str] | None = None) -> IngestReport:
+               sources: Mapping[Path, str] | None = None, published: tuple[str, str] | None = None) -> IngestReport:
         """Index files and folders; broken files land in ``report.failed`` instead of stopping the run.
-        ``sources`` names files whose path means nothing to the user (uploads staged in a temp folder).
-        Writers take turns (``write_lock``), and each starts from the latest committed keyword index."""
+        ``sources`` names files whose path means nothing to the user (staged uploads); ``published`` (date, source),
+        the user's date for every article. Writers take turns (``write_lock``), each from the latest committed keyword index."""
         with self.write_lock:
             self.keyword.refresh_if_stale()
-            return self._ingest(paths, prune, progress, sources)
+            return self._ingest(paths, prune, progress, sources, published)
 
     def _ingest(self, paths: Sequence[Path], prune: bool, progress: Progress | None,
-                sources: Mapping[Path, str] | None) -> IngestReport:
+                sources: Mapping[Path, str] | None, published: tuple[str, str] | None = None) -> IngestReport:
         started = time.perf_counter()
         needs_vectors = self._check_signature()
         records = self._recover()
@@ -137,6 +137,7 @@ class IngestPipeline:
         for n, path in enumerate(files, start=1):
             articles = self._read(path, run.report, failed_files, (sources or {}).get(path))
             for article in articles:
+                article = replace(article, published=published[0], published_source=published[1]) if published else article
                 if article.doc_id in seen:
                     run.report.failed.append(FileFailure(
                         str(path), f"duplicate doc id {article.doc_id!r} (already read from {seen[article.doc_id]})"))

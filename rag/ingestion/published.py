@@ -15,8 +15,9 @@ from pathlib import Path
 
 from rag import arabic
 from rag.dates import WEEKDAYS, DateMention, find_dates, iso_or_none
+from rag.errors import InvalidDateError
 
-__all__ = ["PUBLISHED_SOURCES", "dateline", "date_from_filename", "read_sidecar", "best_published"]
+__all__ = ["PUBLISHED_SOURCES", "dateline", "date_from_filename", "read_sidecar", "best_published", "explicit_date"]
 
 #: every value ``Article.published_source`` can take, most trusted first
 PUBLISHED_SOURCES = ("cli", "upload", "field", "front_matter", "sidecar", "html_meta", "filename", "dateline")
@@ -94,3 +95,16 @@ def best_published(candidates: list[tuple[str, object]], title: str, text: str,
     if mention is not None:
         return mention.iso, "dateline"
     return None, None
+
+
+def explicit_date(value: str | None, source: str) -> tuple[str, str] | None:
+    """(published, source) for a date the user states for a whole run (``sanad ingest --published``, the
+    upload form's ``published``), which beats every date the files hold; None when none is given. Checked
+    before anything is written: a value that is not a date is an InvalidDateError, never ignored."""
+    if value is None or not value.strip():
+        return None
+    iso = iso_or_none(value)
+    if iso is None:
+        raise InvalidDateError(f"not a publication date: {value!r}",
+                               hint="use YYYY, YYYY-MM or YYYY-MM-DD (or a full date like '18 نوفمبر 2016')")
+    return iso, source

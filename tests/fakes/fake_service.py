@@ -55,7 +55,7 @@ class FakeIngestor:
         self.seen_paths: list[Path] = []
 
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: Any = None,
-               sources: Mapping[Path, str] | None = None) -> IngestReport:
+               sources: Mapping[Path, str] | None = None, published: tuple[str, str] | None = None) -> IngestReport:
         report = IngestReport()
         for path in paths:
             self.seen_paths.append(path)
@@ -65,7 +65,8 @@ class FakeIngestor:
                 continue
             title, _, body = raw.decode("utf-8", "replace").partition("\n\n")
             article = Article(path.stem, title.strip(), body.strip(), (sources or {}).get(path, str(path)),
-                              "2017-03-02")
+                              published[0] if published else "2017-03-02",
+                              published_source=published[1] if published else None)
             before = self.store.articles.get(path.stem)
             status = report.added if before is None else report.unchanged if before == article else report.updated
             self.store.articles[path.stem] = article
