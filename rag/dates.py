@@ -20,7 +20,8 @@ from typing import Literal
 from rag import arabic
 from rag.errors import InvalidDateError
 
-__all__ = ["DateMention", "Precision", "find_dates", "parse_date", "parse_bound", "day_number", "iso_or_none",
+__all__ = ["DateMention", "Precision", "find_dates", "sentence_dates", "parse_date", "MONTH_NAMES", "parse_bound",
+           "day_number", "iso_or_none",
            "weekday_of", "WEEKDAYS", "normalized_with_offsets", "filter_days"]
 
 Precision = Literal["day", "month", "year"]
@@ -67,6 +68,8 @@ def _split_names(names: str) -> list[str]:
 
 
 _MONTHS = _names(_GREGORIAN_RAW, split_words=True)
+#: normalised Gregorian month name (every series, English included) -> month number
+MONTH_NAMES: dict[str, int] = _MONTHS
 _HIJRI_MONTHS = _names(_HIJRI_RAW, split_words=False)
 #: normalised weekday name -> Python weekday (Monday = 0)
 WEEKDAYS: dict[str, int] = {arabic.normalize(n): d for d, names in _WEEKDAYS_RAW.items() for n in names.split()}
@@ -114,6 +117,9 @@ class DateMention:
     text: str = ""
     weekday: int | None = None  # the weekday the text names before the date, if any
     calendar: Literal["gregorian", "hijri"] = "gregorian"
+    #: the words as written when the date was resolved from relative time ('أمس', 'العام الماضي',
+    #: '12 فبراير الماضي') against the publication date; None for a date stated in full
+    relative: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -177,6 +183,17 @@ def find_dates(sentence: str) -> list[DateMention]:
             found.append(DateMention((o_start, o_end), mention.year, mention.month, mention.day, mention.precision,
                                      sentence[o_start:o_end], mention.weekday, mention.calendar))
     return sorted(found, key=lambda m: m.span)
+
+
+def sentence_dates(text: str, published: str | None) -> list[DateMention]:
+    """Every date ``text`` states (as ``find_dates``) plus its relative time resolved against ``published``
+    (ISO day, month or year; None = unknown) where that is sure, in order. A day and month without a year
+    gets one only from a modifier ('12 فبراير الماضي'), else stays partial; relative phrases that cannot be
+    resolved are left out. Rules and why: ``rag.relative_time``."""
+    from rag.relative_time import relative_dates, resolve_partial
+
+    mentions = [(resolve_partial(text, m, published) or m) if m.partial else m for m in find_dates(text)]
+    return sorted(mentions + relative_dates(text, published), key=lambda m: m.span)
 
 
 def _mention(kind: str, match: re.Match[str], norm: str) -> DateMention | None:
