@@ -13,13 +13,16 @@ sure; everything else is left out (a relative phrase) or left partial (a day and
   Wednesday's ruling on Thursday and Monday's on Friday.
 - الأسبوع / الشهر / العام / السنة with الماضي / الفارط / المنقضي / المنصرم, المقبل / القادم, الجاري / الحالي
   (and هذا / هذه ...; English last / next / this week, month, year). A week becomes the month it lies in when
-  the whole window (13 days before or after the date, 6 either side for this week) is in one month, else
-  nothing. "العام" after a definite noun is the adjective "general" ("الأمين العام الحالي"): not resolved.
+  every reading of it (calendar weeks starting Saturday, Sunday or Monday, and the seven days before or
+  after) falls in one month, else nothing. "العام" after a definite noun is the adjective "general"
+  ("الأمين العام الحالي"): not resolved.
 - a month name, or a day and month, with الماضي (the most recent one strictly before the publication month),
   الجاري / الحالي (the publication month itself), المقبل / القادم (the next one strictly after). The
   publication month's own name with الماضي or المقبل is ambiguous (this month or a year away): not resolved.
 - a month or a day and month WITHOUT such a word is never given a year: Tunisian news writes "14 جانفي" and
   "17 ديسمبر" for the 2011 revolution in articles of any year, so "the nearest such date" would be wrong.
+
+- nothing inside a direct quotation («...», "..."): the speaker's "today" may be days before the article.
 
 Every resolved mention keeps ``relative`` = the words as written, so an answer can say what the article said.
 """
@@ -43,10 +46,11 @@ _WD_EN = "|".join(w for w in WEEKDAYS if w.isascii())
 _MN = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(MONTH_NAMES, key=len, reverse=True)
                if not n.isascii())
 _B, _E = r"(?<![^\W\d_])", r"(?![^\W\d_])"  # word boundaries that treat digits as boundaries too
-_WEEKDAY_TAIL = rf"(?:\s*,?\s*(?P<wd>{_WD}){_E})?"
+_WEEKDAY_TAIL = rf"(?:\s*[,(]?\s*(?P<wd>{_WD}){_E}\)?)?"
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(p, re.IGNORECASE)) for kind, p in (
-    ("day-2", rf"{_B}(?:يوم\s+)?(?:اول\s+امس|امس\s+الاول|the\s+day\s+before\s+yesterday){_E}"),
-    ("day+2", rf"{_B}(?:بعد\s+غد|the\s+day\s+after\s+tomorrow){_E}"),
+    ("day-2", rf"{_B}(?:يوم\s+)?(?:اول\s+امس|امس\s+الاول){_E}{_WEEKDAY_TAIL}"
+              rf"|{_B}the\s+day\s+before\s+yesterday{_E}"),
+    ("day+2", rf"{_B}(?:يوم\s+)?بعد\s+غد{_E}{_WEEKDAY_TAIL}|{_B}the\s+day\s+after\s+tomorrow{_E}"),
     ("day-1", rf"{_B}[وف]?(?:يوم\s+)?(?:امس|البارحه){_E}{_WEEKDAY_TAIL}|{_B}yesterday{_E}"),
     ("day+0", rf"{_B}[وفل]?(?:اليوم|لليوم){_E}{_WEEKDAY_TAIL}|{_B}today{_E}"),
     ("day+1", rf"{_B}[وف]?(?:غدا|يوم\s+الغد){_E}{_WEEKDAY_TAIL}|{_B}tomorrow{_E}"),
@@ -62,7 +66,7 @@ _DEFINITE_AFTER = re.compile(r"\s+(?!الي\b)(?:[وفبل]?ال|لل)\w")  # '�
 _DEFINITE_BEFORE = re.compile(r"(?:^|\s)(?:[وفبلك]?ال|لل)\w+\s+$")
 _MODIFIER_AFTER = re.compile(rf"\s+(?P<mod>{_PAST}|{_NEXT}|{_THIS}){_E}")
 _UNIT_EN = {"week": "اسبوع", "month": "شهر", "year": "عام"}
-_WEEK_WINDOW = {"past": (-13, -1), "next": (1, 13), "this": (-6, 6)}
+_QUOTES = re.compile(r'[«»"“”]')
 
 
 def _mod(word: str | None) -> str | None:
@@ -93,6 +97,8 @@ def relative_dates(text: str, published: str | None) -> list[DateMention]:
             start, end = offsets[match.start()], offsets[match.end()]
             if any(start < b and a < end for a, b in taken + explicit) or _before_explicit(text, end, explicit):
                 continue
+            if kind != "month" and _quoted(text, start):
+                continue  # a quote's 'today' is the speaker's, who may have spoken days before
             taken.append((start, end))
             resolved = _resolve(kind, match, norm, anchor)
             if resolved is not None:
@@ -102,6 +108,13 @@ def relative_dates(text: str, published: str | None) -> list[DateMention]:
 
 def _before_explicit(text: str, end: int, explicit: list[tuple[int, int]]) -> bool:
     return any(0 <= a - end <= 3 and not text[end:a].strip(" ,،") for a, _ in explicit)
+
+
+def _quoted(text: str, start: int) -> bool:
+    """Whether ``start`` lies inside a direct quotation («...» or "...")."""
+    marks = _QUOTES.findall(text[:start])
+    depth = marks.count("«") - marks.count("»")
+    return depth > 0 or (marks.count('"') + marks.count("“") + marks.count("”")) % 2 == 1
 
 
 def _resolve(kind: str, match: re.Match[str], norm: str, anchor: DateMention) -> DateMention | None:
@@ -164,10 +177,22 @@ def _unit(anchor: DateMention, unit: str, mod: str) -> DateMention | None:
         return DateMention((0, 0), year, month + 1, None, "month")
     if anchor.precision != "day" or anchor.date is None:
         return None
-    low, high = (anchor.date + dt.timedelta(days=d) for d in _WEEK_WINDOW[mod])
+    low, high = _week_window(anchor.date, mod)
     if (low.year, low.month) != (high.year, high.month):
         return None  # the week straddles two months: no month we can name
     return DateMention((0, 0), low.year, low.month, None, "month")
+
+
+def _week_window(day: dt.date, mod: str) -> tuple[dt.date, dt.date]:
+    """The days 'last / this / next week' can mean, seen from ``day``: the calendar week before, of or after
+    ``day`` whether weeks start on Saturday, Sunday or Monday (all are used), and for last / next week
+    also the seven days before / after."""
+    starts = [day - dt.timedelta(days=(day.weekday() - first) % 7) for first in (5, 6, 0)]
+    if mod == "past":
+        return min(starts) - dt.timedelta(days=7), day - dt.timedelta(days=1)
+    if mod == "next":
+        return day + dt.timedelta(days=1), max(starts) + dt.timedelta(days=13)
+    return min(starts), max(starts) + dt.timedelta(days=6)
 
 
 def _month(anchor: DateMention, month: int, day: int | None, mod: str | None) -> DateMention | None:
