@@ -3,7 +3,8 @@
 All logic stays in the facade; this module only wires components to it and renders with ``ui.render``.
 Gradio 6 takes css/head at launch or mount time, so callers pass ``launch_options()`` there.
 
-Client API (``gradio_client``): ``/ask`` (question, history, extractive) -> the checked answer as data,
+Client API (``gradio_client``): ``/ask`` (question, history, extractive, optional published_from/to)
+-> the checked answer as data (finish_reason says whether it stopped early; citations carry outlet, date, also),
 ``/documents`` -> the indexed articles, ``/upload`` (files) -> (report, per-file results), ``/remove``
 (doc id, any string) -> (message, {"removed": id}). Bad calls get a ``gr.Error`` with a clear message.
 Queues: answers share one group, writes another (one at a time, like the facade's lock), and "New chat"
@@ -20,70 +21,15 @@ from typing import Any
 import gradio as gr
 from gradio import utils as gr_utils
 
-from rag.errors import DocumentNotFoundError, GenerationError, RagError
+from rag.errors import DocumentNotFoundError, GenerationError, InvalidDateError, RagError
 from rag.service import Sanad
 from rag.settings import Settings
-from rag.types import Answer, AnswerDelta, Article, Turn
+from rag.types import Answer, AnswerDelta, Article, SearchFilters, Turn
 from ui import render
+from ui.filters import DATE_HINT, date_error_text, date_filters
+from ui.style import UI_CSS, UI_HEAD
 
 __all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
-
-_ARABIC_FONTS = "'Noto Naskh Arabic', 'Noto Sans Arabic', 'Noto Sans', sans-serif"
-
-UI_CSS = f"""
-.sanad-msg[dir=rtl] {{ text-align: right; font-family: {_ARABIC_FONTS}; }}
-.sanad-msg[dir=ltr] {{ text-align: left; }}
-#sanad-input textarea {{ unicode-bidi: plaintext; text-align: start; }}
-a.sanad-cite {{ unicode-bidi: isolate; font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 2px; }}
-.sanad-banner {{ padding: 6px 10px; border-radius: 6px; margin-bottom: 6px; }}
-.sanad-refused {{ background: #fdecea; color: #8a1c13; }}
-.sanad-extractive, .sanad-unsupported {{ background: #fff4d6; color: #6b4e00; }}
-.sanad-source {{ border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin: 8px 0; line-height: 1.8; }}
-.sanad-source.sanad-active, .sanad-source:target {{ border-color: #e0a800; box-shadow: 0 0 0 2px #ffe08a; }}
-.sanad-source mark {{ background: #ffe08a; padding: 0 2px; }}
-.sanad-source[dir=rtl] {{ font-family: {_ARABIC_FONTS}; }}
-.sanad-meta {{ color: #666; font-size: 0.9em; }}
-.sanad-error {{ color: #8a1c13; }}
-.sanad-header h1 {{ margin: 0 0 4px; font-size: 1.9em; }}
-.sanad-header p, .sanad-upload-hint p {{ margin: 0; line-height: 1.6; }}
-.sanad-header, .sanad-status, .sanad-upload-hint {{ font-family: {_ARABIC_FONTS}; }}
-.sanad-types {{ font-family: ui-monospace, monospace; font-size: 0.9em; color: #555; }}
-.sanad-status {{ display: flex; flex-wrap: wrap; gap: 4px 22px; font-size: 0.95em; }}
-.sanad-stat-label {{ color: #666; }}
-.sanad-stat-value {{ font-family: ui-monospace, monospace; font-weight: 600; }}
-.sanad-docs-wrap {{ overflow-x: auto; max-width: 100%; }}
-table.sanad-docs {{ width: 100%; border-collapse: collapse; table-layout: auto; }}
-table.sanad-docs th, table.sanad-docs td {{ padding: 6px 8px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
-table.sanad-docs th {{ text-align: start; white-space: nowrap; font-weight: 600; }}
-table.sanad-docs td {{ text-align: start; }}
-table.sanad-docs td.sanad-col-title {{ font-family: {_ARABIC_FONTS}; line-height: 1.7; min-width: 14em; }}
-table.sanad-docs td.sanad-col-published, table.sanad-docs td.sanad-col-chunks {{ white-space: nowrap; }}
-table.sanad-docs td.sanad-col-source, table.sanad-docs td.sanad-col-id {{
-  font-family: ui-monospace, monospace; font-size: 0.85em; max-width: 16em; overflow-wrap: anywhere; }}
-.sanad-upload-report ul {{ margin: 4px 0; padding-inline-start: 1.2em; }}
-@media (max-width: 640px) {{
-  table.sanad-docs thead, table.sanad-docs td.sanad-col-id, table.sanad-docs td.sanad-col-chunks {{ display: none; }}
-  table.sanad-docs tr {{ display: block; padding: 6px 0; border-bottom: 1px solid #e5e5e5; }}
-  table.sanad-docs td {{ display: inline-block; border: none; padding: 2px 6px; }}
-  table.sanad-docs td.sanad-col-title {{ display: block; min-width: 0; font-weight: 600; }}
-  table.sanad-docs td.sanad-col-source {{ max-width: 100%; }}
-}}
-"""
-
-#: clicking a [n] marker scrolls to and marks its source card (works whatever the chat's link handling is)
-UI_HEAD = """<script>
-document.addEventListener('click', function (ev) {
-  var a = ev.target.closest && ev.target.closest('a.sanad-cite');
-  if (!a) return;
-  ev.preventDefault(); ev.stopPropagation();
-  var card = document.getElementById((a.getAttribute('href') || '#').slice(1));
-  if (!card) return;
-  document.querySelectorAll('.sanad-source.sanad-active').forEach(function (c) { c.classList.remove('sanad-active'); });
-  card.classList.add('sanad-active');
-  card.scrollIntoView({behavior: 'smooth', block: 'center'});
-}, true);
-</script>"""
-
 
 def launch_options() -> dict[str, Any]:
     """css/head for ``Blocks.launch`` or ``gr.mount_gradio_app``."""
@@ -150,14 +96,13 @@ def _rag_error(exc: RagError) -> gr.Error:
     return _client_error(exc.message + (f" — {exc.hint}" if exc.hint else ""))
 
 
-_CUT = {"ar": "انقطعت الإجابة قبل اكتمالها ولم يُتحقق من اقتباساتها", "en": "The answer was cut off before it was checked"}
-
-
-def _error_html(exc: RagError, lang: str, *, cut: bool = False) -> str:
-    """The error in the chat; after streamed text, first that the text above is cut and unchecked."""
-    hint = f" — {exc.hint}" if exc.hint else ""
-    lead = f"{_CUT[lang]}: " if cut else ""
-    return render.notice_html(f"✗ {lead}{exc.message}{hint}", lang)
+def _error_html(exc: RagError, lang: str, text: str) -> str:
+    """The error in the chat. After streamed text (checked, sentence by sentence) the text stays, marked
+    as stopped early with the error as the reason; before any text, the error alone."""
+    why = exc.message + (f" — {exc.hint}" if exc.hint else "")
+    if text:
+        return render.cut_html(text) + render.stopped_html("cut", lang, why)
+    return render.notice_html(f"✗ {why}", lang)
 
 
 def _turns(history: Any) -> tuple[Turn, ...]:
@@ -198,34 +143,44 @@ class _Handlers:
                     continue  # removed since the answer was made: the card falls back to the quote alone
         return found
 
-    def _stream(self, question: str, history: tuple[Turn, ...], extractive: bool) -> Iterator[AnswerDelta | Answer]:
+    def _stream(self, question: str, history: tuple[Turn, ...], extractive: bool,
+                filters: SearchFilters | None = None) -> Iterator[AnswerDelta | Answer]:
         """The facade's stream; an LLM that fails before any text falls back to the extractive answer.
-        After text was shown, a failure is reported as a cut answer, never swapped for another one."""
+        A failure after text ends the answer as cut (the answerer's final Answer says so); it is never
+        swapped for another answer."""
         streamed = False
+        options: dict[str, Any] = {"filters": filters} if filters is not None else {}
         try:
-            for item in self.service.stream(question, history=history, extractive=extractive):
+            for item in self.service.stream(question, history=history, extractive=extractive, **options):
                 streamed = streamed or isinstance(item, AnswerDelta)
                 yield item
         except GenerationError:
             if extractive or streamed:
                 raise
-            yield from self.service.stream(question, history=history, extractive=True)
+            yield from self.service.stream(question, history=history, extractive=True, **options)
 
     def respond(self, question: str, messages: list[dict[str, Any]], turns: list[dict[str, str]],
-                extractive: bool) -> Iterator[tuple[Any, ...]]:
+                extractive: bool, date_from: str | None = None, date_to: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat. When the stream ends, the message is replaced by the final,
-        checked answer (its text and citation numbers, markers linked), and the sources panel is filled."""
+        checked answer (its text and citation numbers, markers linked), and the sources panel is filled.
+        A bad date in the range box warns in the question's language and asks nothing (the question stays)."""
         if not (question or "").strip():
             gr.Warning(_EMPTY_QUESTION)
             yield gr.update(), messages, turns, gr.update()
             return
-        lang = "ar" if render.direction(question) == "rtl" else "en"
+        lang = render.lang_of(question)
+        try:
+            filters = date_filters(date_from, date_to)
+        except InvalidDateError:
+            gr.Warning(date_error_text(date_from, date_to, lang))
+            yield gr.update(), messages, turns, gr.update()
+            return
         messages = [*messages, {"role": "user", "content": render.message_html(question)},
                     {"role": "assistant", "content": render.partial_html("")}]
         yield "", messages, turns, render.sources_html(None, {})
         text = ""
         try:
-            for item in self._stream(question, _turns(turns), extractive):
+            for item in self._stream(question, _turns(turns), extractive, filters):
                 if not isinstance(item, Answer):  # a delta; one marked ``replace`` restates the whole text
                     text = item.text if getattr(item, "replace", False) else text + item.text
                     messages = [*messages[:-1], {"role": "assistant", "content": render.partial_html(text)}]
@@ -235,19 +190,23 @@ class _Handlers:
                 turns = [*turns, {"role": "user", "content": question}, {"role": "assistant", "content": item.answer}]
                 yield "", messages, turns, render.sources_html(item, self._articles(item))
         except RagError as exc:
-            cut = render.cut_html(text) if text else ""
-            messages = [*messages[:-1], {"role": "assistant", "content": cut + _error_html(exc, lang, cut=bool(text))}]
+            messages = [*messages[:-1], {"role": "assistant", "content": _error_html(exc, lang, text)}]
             yield "", messages, turns, gr.update()
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None,
-            extractive: bool = False) -> dict[str, Any]:
-        """Answer one question (history: earlier {role, content} messages). Returns the checked answer:
-        answer (text), citations (n, doc_id, title, source, quote, start, end, published, ...), refused, mode."""
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, extractive: bool = False,
+            published_from: str | None = None, published_to: str | None = None) -> dict[str, Any]:
+        """Answer one question (history: earlier {role, content} messages; published_from/to: an optional
+        date range, YYYY[-MM[-DD]], either side open). Returns the checked answer: answer (text), citations
+        (n, doc_id, title, source, quote, start, end, published, also, ...), refused, mode, finish_reason."""
         if not isinstance(question, str) or not question.strip():
             raise _client_error("the question is empty: pass a non-empty text")
+        try:
+            filters = date_filters(published_from, published_to)
+        except InvalidDateError:
+            raise _client_error(date_error_text(published_from, published_to, render.lang_of(question))) from None
         final: Answer | None = None
         try:
-            for item in self._stream(question, _turns(history), bool(extractive)):
+            for item in self._stream(question, _turns(history), bool(extractive), filters):
                 if isinstance(item, Answer):
                     final = item
         except RagError as exc:
@@ -324,6 +283,11 @@ def _chat_tab(examples_now: list[str]) -> dict[str, Any]:
                 ask = gr.Button("اسأل · Ask", variant="primary", elem_id="sanad-ask")
                 extractive = gr.Checkbox(label="استخراجي دون نموذج · Extractive (no LLM)", value=False)
                 clear = gr.Button("محادثة جديدة · New chat", elem_id="sanad-new-chat")
+            with gr.Row(elem_id="sanad-dates"):
+                date_from = gr.Textbox(label="من تاريخ · from", placeholder=DATE_HINT, max_lines=1, min_width=120,
+                                       elem_id="sanad-date-from")
+                date_to = gr.Textbox(label="إلى تاريخ · to", placeholder=DATE_HINT, max_lines=1, min_width=120,
+                                     elem_id="sanad-date-to")
             examples = gr.Dataset(components=[question], samples=[[q] for q in examples_now],
                                   label="أمثلة · Examples", elem_id="sanad-examples")
         with gr.Column(scale=2):
@@ -331,7 +295,7 @@ def _chat_tab(examples_now: list[str]) -> dict[str, Any]:
             sources = gr.HTML(render.sources_html(None, {}), elem_id="sanad-sources")
     turns = gr.State([])
     return {"chat": chat, "question": question, "ask": ask, "extractive": extractive, "clear": clear,
-            "examples": examples, "sources": sources, "turns": turns}
+            "examples": examples, "sources": sources, "turns": turns, "date_from": date_from, "date_to": date_to}
 
 
 def _documents_tab() -> dict[str, Any]:
@@ -354,7 +318,7 @@ def _documents_tab() -> dict[str, Any]:
 def _wire(h: _Handlers, status: gr.HTML, c: dict[str, Any], d: dict[str, Any]) -> None:
     """Answers share a queue group, writes another (one at a time); reads and "New chat" never wait."""
     refresh_out = [status, c["examples"], d["table"], d["doc_id"]]
-    ask_in = [c["question"], c["chat"], c["turns"], c["extractive"]]
+    ask_in = [c["question"], c["chat"], c["turns"], c["extractive"], c["date_from"], c["date_to"]]
     ask_out = [c["question"], c["chat"], c["turns"], c["sources"]]
     answering = {"concurrency_id": "sanad-ask", "concurrency_limit": 2}
     asked = c["ask"].click(h.respond, ask_in, ask_out, api_name="chat", api_visibility="undocumented", **answering)

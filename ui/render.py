@@ -15,13 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
 from rag.arabic import detect_language
-from rag.types import Answer, Article, Citation, DocInfo, Health, UploadResult
+from rag.generation.answer import CUT_NOTE
+from rag.types import Answer, Article, Citation, DocInfo, Health, SameStory, UploadResult
 
 __all__ = [
-    "direction", "message_html", "answer_html", "partial_html", "cut_html", "banner_html", "paragraph_bounds",
+    "direction", "lang_of", "message_html", "answer_html", "partial_html", "cut_html", "banner_html", "paragraph_bounds",
     "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
     "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
-    "answer_data", "upload_report_html", "header_html", "upload_hint_html",
+    "answer_data", "upload_report_html", "header_html", "upload_hint_html", "stopped_html", "outlet_date",
+    "citations_html", "also_html", "DATE_UNKNOWN",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
@@ -29,6 +31,19 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 #: shown where an article has no publication date, in the language of its title
 UNKNOWN_DATE = {"ar": "غير معروف", "en": "unknown"}
+
+#: shown where a cited source has no publication date, in the answer's language
+DATE_UNKNOWN = {"ar": "تاريخ غير معروف", "en": "date unknown"}
+
+#: why an answer stopped before its end (``Answer.finish_reason``), in the question's language
+_STOPPED = {
+    "cut": {"ar": "⚠ توقفت الإجابة قبل اكتمالها: تعطل النموذج أثناء الكتابة. النص أعلاه هو الجزء الذي تُحقق منه.",
+            "en": "⚠ The answer stopped early: the model failed while writing. The text above is the checked part."},
+    "length": {"ar": "⚠ توقفت الإجابة قبل اكتمالها: بلغت الإجابة حدّ الطول المسموح. النص أعلاه هو الجزء الذي تُحقق منه.",
+               "en": "⚠ The answer stopped early: it hit the length limit. The text above is the checked part."},
+}
+_WHY = {"ar": "السبب", "en": "reason"}
+_ALSO = {"ar": "نشرته أيضا", "en": "Also reported by"}
 
 #: banners for answers that are not normal LLM answers, one language each (the question's)
 _BANNERS = {
@@ -45,14 +60,15 @@ def direction(text: str) -> str:
     return "rtl" if detect_language(text) == "ar" else "ltr"
 
 
-def _lang(text: str) -> str:
+def lang_of(text: str) -> str:
+    """"ar" for Arabic-script text, else "en": the language a reply or notice about ``text`` is written in."""
     return "ar" if direction(text) == "rtl" else "en"
 
 
 def _wrap(body: str, text_for_dir: str, extra_class: str = "") -> str:
     """Blank lines around the body let the chat's markdown renderer still parse it inside the div."""
     cls = f"sanad-msg {extra_class}".strip()
-    return f'<div dir="{direction(text_for_dir)}" lang="{_lang(text_for_dir)}" class="{cls}">\n\n{body}\n\n</div>'
+    return f'<div dir="{direction(text_for_dir)}" lang="{lang_of(text_for_dir)}" class="{cls}">\n\n{body}\n\n</div>'
 
 
 def message_html(text: str) -> str:
@@ -66,25 +82,81 @@ def partial_html(text: str) -> str:
 
 
 def cut_html(text: str) -> str:
-    """Streamed text that never reached the citation check (the model failed mid-answer): shown as is, marked."""
+    """Streamed text when the stream itself raised after it (no final answer came): shown as is, marked.
+    Streamed text is checked text (the answerer releases a sentence once checked), so it stays readable."""
     return _wrap(html.escape(text) + " …", text or "ا", "sanad-cut")
+
+
+def _lang_dir(lang: str) -> str:
+    return "rtl" if lang == "ar" else "ltr"
+
+
+def stopped_html(finish_reason: str, lang: str, why: str | None = None) -> str:
+    """Under an answer that ended early ("cut": the model failed midway; "length": the token limit): that it
+    stopped, why, and that the text above is the checked part; '' for a complete answer ("stop")."""
+    texts = _STOPPED.get(finish_reason)
+    if texts is None:
+        return ""
+    detail = f' <span class="sanad-why">({_WHY[lang]}: <bdi dir="auto">{html.escape(why)}</bdi>)</span>' if why else ""
+    return (f'<div class="sanad-stopped" data-finish="{finish_reason}" dir="{_lang_dir(lang)}" lang="{lang}">'
+            f"{html.escape(texts[lang])}{detail}</div>")
+
+
+def _cut_reason(answer: Answer) -> str | None:
+    """The model's failure as the answerer wrote it in its cut note ("<CUT_NOTE> (<why>)"); None if absent."""
+    for note in answer.notes:
+        head = next((h for h in CUT_NOTE.values() if note.startswith(h)), None)
+        if head is not None:
+            return note[len(head):].strip().removeprefix("(").removesuffix(")").strip() or None
+    return None
+
+
+def outlet_date(source: str, published: str | None, lang: str) -> str:
+    """"outlet · date" for a cited source, each part isolated; an unknown date is said so in ``lang``."""
+    date = f'<bdi dir="ltr">{html.escape(published)}</bdi>' if published else f"<bdi>{DATE_UNKNOWN[lang]}</bdi>"
+    return f'<bdi class="sanad-outlet">{html.escape(source_label(source))}</bdi> · <span class="sanad-date">{date}</span>'
+
+
+def _cite_link(n: int, target: str = "sanad-src") -> str:
+    return f'<bdi><a class="sanad-cite" href="#{target}-{n}" data-n="{n}">[{n}]</a></bdi>'
+
+
+def citations_html(answer: Answer) -> str:
+    """Under the answer, one line per cited source: its number, outlet and publication date."""
+    if not answer.citations:
+        return ""
+    lang = _answer_lang(answer)
+    rows = "".join(f'<div data-n="{c.n}">{_cite_link(c.n)} {outlet_date(c.source, c.published, lang)}</div>'
+                   for c in sorted(answer.citations, key=lambda c: c.n))
+    return f'<div class="sanad-cites" dir="{_lang_dir(lang)}" lang="{lang}">{rows}</div>'
+
+
+def also_html(also: Sequence[SameStory], lang: str) -> str:
+    """"Also reported by: outlet (date), …" — the same story from other outlets; '' when there are none."""
+    if not also:
+        return ""
+    parts = [f'<bdi class="sanad-outlet" title="{html.escape(s.title)}">{html.escape(source_label(s.source))}</bdi>'
+             + (f' (<bdi dir="ltr">{html.escape(s.published)}</bdi>)' if s.published else "") for s in also]
+    sep = "، " if lang == "ar" else ", "
+    return (f'<div class="sanad-also" dir="{_lang_dir(lang)}" lang="{lang}">{_ALSO[lang]}: '
+            f"{sep.join(parts)}</div>")
 
 
 def notice_html(text: str, lang: str, kind: str = "error") -> str:
     """A one-language notice in the chat (an error, a refusal), in that language's direction."""
-    dir_ = "rtl" if lang == "ar" else "ltr"
-    return f'<div class="sanad-msg sanad-{kind}" dir="{dir_}" lang="{lang}">{html.escape(text)}</div>'
+    return f'<div class="sanad-msg sanad-{kind}" dir="{_lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
 
 
-def link_citations(text: str, citations: Sequence[Citation]) -> str:
-    """Escape the text and turn each known [n] into a link to its source card; unknown markers stay text."""
+def link_citations(text: str, citations: Sequence[Citation], target: str = "sanad-src") -> str:
+    """Escape the text and turn each known [n] into a link to the element ``#{target}-{n}`` (a source card,
+    a timeline event); unknown markers stay text."""
     known = {c.n for c in citations}
 
     def repl(match: re.Match[str]) -> str:
         n = int(match.group(1))
         if n not in known:
             return match.group(0)
-        return f'<bdi><a class="sanad-cite" href="#sanad-src-{n}" data-n="{n}">[{n}]</a></bdi>'
+        return _cite_link(n, target)
 
     return _MARKER.sub(repl, html.escape(text))
 
@@ -93,7 +165,7 @@ def _answer_lang(answer: Answer) -> str:
     """The question's language (the answerer sets it); the text's own script when it is unset."""
     if answer.lang in ("ar", "en"):
         return answer.lang
-    return _lang(answer.question or answer.answer)
+    return lang_of(answer.question or answer.answer)
 
 
 def banner_html(answer: Answer) -> str:
@@ -103,20 +175,22 @@ def banner_html(answer: Answer) -> str:
     if answer.refused or not kind:
         return ""
     lang = _answer_lang(answer)
-    dir_ = "rtl" if lang == "ar" else "ltr"
-    return (f'<div class="sanad-banner sanad-{kind}" dir="{dir_}" lang="{lang}">'
+    return (f'<div class="sanad-banner sanad-{kind}" dir="{_lang_dir(lang)}" lang="{lang}">'
             f"{html.escape(_BANNERS[kind][lang])}</div>")
 
 
 def answer_html(answer: Answer) -> str:
     """The final chat message, from the checked answer: a refusal is one red block in the question's
-    language; any other answer is its banner (if any) and the text with clickable [n] markers."""
+    language; any other answer is its banner (if any), the text with clickable [n] markers, a note when it
+    stopped early (cut or length limit, the checked text kept), and each source's outlet and date."""
     if answer.refused:
         lang = _answer_lang(answer)
         text = answer.answer.strip() or _BANNERS["refused"][lang]
         return notice_html("⚠ " + text, lang, "refused sanad-banner")
     body = link_citations(answer.answer, answer.citations)
-    return banner_html(answer) + _wrap(body, answer.answer)
+    why = _cut_reason(answer) if answer.finish_reason == "cut" else None
+    stopped = stopped_html(answer.finish_reason, _answer_lang(answer), why)
+    return banner_html(answer) + _wrap(body, answer.answer) + stopped + citations_html(answer)
 
 
 def answer_data(answer: Answer) -> dict[str, object]:
@@ -154,15 +228,19 @@ def source_label(source: str) -> str:
     return PurePath(source.replace("\\", "/")).name if ("/" in source or "\\" in source) else source
 
 
-def source_card_html(citation: Citation, article: Article | None) -> str:
+def source_card_html(citation: Citation, article: Article | None, lang: str | None = None) -> str:
+    """One source: title, outlet · date (unknown said so in ``lang``, the answer's language), the cited
+    sentence highlighted in its paragraph, and the other outlets that carried the same story."""
     title = html.escape(article.title if article else citation.title)
+    lang = lang or lang_of(citation.title or citation.quote)
     published = citation.published or (article.published if article else None)
-    meta = " · ".join(f"<bdi>{html.escape(p)}</bdi>" for p in (published or "", source_label(citation.source)) if p)
     check = "" if citation.supported else ' <span class="sanad-unchecked">(غير مؤكد · unverified)</span>'
     dir_ = direction((article.text[:400] if article else citation.quote) or citation.quote)
     return (f'<div class="sanad-source" id="sanad-src-{citation.n}" data-n="{citation.n}" dir="{dir_}">'
             f'<div class="sanad-source-head"><span class="sanad-n">[{citation.n}]</span> <b><bdi>{title}</bdi></b>'
-            f'{check}</div><div class="sanad-meta">{meta}</div>{_highlighted(article, citation)}</div>')
+            f'{check}</div><div class="sanad-meta" dir="{_lang_dir(lang)}">'
+            f"{outlet_date(citation.source, published, lang)}</div>"
+            f"{_highlighted(article, citation)}{also_html(citation.also, lang)}</div>")
 
 
 def sources_html(answer: Answer | None, articles: Mapping[str, Article]) -> str:
@@ -170,7 +248,8 @@ def sources_html(answer: Answer | None, articles: Mapping[str, Article]) -> str:
     if answer is None or not answer.citations:
         return ('<div class="sanad-sources-empty" dir="rtl"><bdi>المصادر تظهر هنا</bdi> · '
                 '<bdi dir="ltr">Sources appear here</bdi></div>')
-    cards = [source_card_html(c, articles.get(c.doc_id)) for c in sorted(answer.citations, key=lambda c: c.n)]
+    lang = _answer_lang(answer)
+    cards = [source_card_html(c, articles.get(c.doc_id), lang) for c in sorted(answer.citations, key=lambda c: c.n)]
     return '<div class="sanad-sources">' + "".join(cards) + "</div>"
 
 
@@ -221,7 +300,7 @@ def example_questions(docs: Sequence[DocInfo], limit: int = 4) -> list[str]:
 
 
 def _published(doc: DocInfo) -> str:
-    return doc.published or UNKNOWN_DATE[_lang(doc.title or "ا")]
+    return doc.published or UNKNOWN_DATE[lang_of(doc.title or "ا")]
 
 
 def documents_rows(docs: Sequence[DocInfo]) -> list[list[object]]:

@@ -47,7 +47,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def test_endpoints_are_named_with_named_inputs(live):
     api = live["client"].view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/ask", "/documents", "/upload", "/remove"} <= set(api)
-    assert [p["parameter_name"] for p in api["/ask"]["parameters"]] == ["question", "history", "extractive"]
+    ask = api["/ask"]["parameters"]
+    assert [p["parameter_name"] for p in ask] == ["question", "history", "extractive", "published_from", "published_to"]
+    assert [p["parameter_has_default"] for p in ask] == [False, True, True, True, True]  # old callers still fit
     assert [p["parameter_name"] for p in api["/remove"]["parameters"]] == ["doc_id"]
     assert [r["label"] for r in api["/upload"]["returns"]] == ["report", "results"]
     assert "/chat" not in api  # the chat tab's own event (HTML messages) is not the documented API
@@ -74,6 +76,31 @@ def test_upload_then_ask_returns_the_checked_answer_with_citations_as_data(live)
         [(c["n"], c["doc_id"], c["quote"]) for c in citations]
 
 
+DATED = ("حفتر في موسكو\n\nوصل المشير خليفة حفتر إلى موسكو وبحث مع وزير الدفاع الروسي نقل جنود جرحى من قواته "
+         "إلى روسيا للعلاج.\n")
+
+
+def test_a_date_range_limits_the_answer_to_articles_published_in_it(live, tmp_path):
+    """The sample articles state no publication date; one dated by its file name is the only one in range."""
+    from gradio_client import handle_file
+
+    client = live["client"]
+    dated = tmp_path / "2016-11-28-moscow.txt"
+    dated.write_text(DATED, encoding="utf-8")
+    _, results = client.predict([handle_file(str(dated))], api_name="/upload")
+    doc_id = results[0]["doc_id"]
+    try:
+        inside = client.predict(QUESTION, [], False, "2016-11", "2016-12", api_name="/ask")
+        assert inside["citations"] and {c["doc_id"] for c in inside["citations"]} == {doc_id}
+        assert {c["published"] for c in inside["citations"]} == {"2016-11-28"}
+        after = client.predict(QUESTION, [], False, "2017", None, api_name="/ask")
+        assert after["refused"] and not after["citations"]  # nothing dated in 2017 or later
+        for empty in ((None, None), ("", " ")):  # empty boxes: no filter, the sample articles count again
+            assert not client.predict(QUESTION, [], False, *empty, api_name="/ask")["refused"]
+    finally:
+        client.predict(doc_id, api_name="/remove")
+
+
 def test_remove_takes_an_id_string_and_the_removed_article_is_never_cited_again(live):
     client = live["client"]
     first = client.predict(QUESTION, [], False, api_name="/ask")
@@ -95,6 +122,8 @@ def test_remove_takes_an_id_string_and_the_removed_article_is_never_cited_again(
     ("/ask", ("سؤال", "not a list", False), "history must be a list"),
     ("/ask", ("سؤال", [{"role": "system", "content": "x"}], False), "each history message must be"),
     ("/upload", ([],), "No files chosen"),
+    ("/ask", ("How many soldiers?", [], False, "2016-13", None), "Not a date in the “from” box"),
+    ("/ask", ("كم جنديا؟", [], False, "2018", "2016"), "نطاق التاريخ ينتهي قبل أن يبدأ"),
 ])
 def test_a_bad_call_gets_a_clear_error_and_no_traceback(live, capfd, api_name, args, message):
     from gradio_client.exceptions import AppError

@@ -244,7 +244,8 @@ def test_an_empty_question_warns_and_asks_nothing():
 
 
 class _CutService:
-    """Streams two pieces, then the model fails; counts calls so a silent fallback would show."""
+    """Streams two pieces, then the stream itself raises (no final Answer comes); counts calls so a silent
+    fallback would show. (The facade's answerer ends such an answer itself: see test_ui_news.)"""
 
     def __init__(self) -> None:
         self.calls: list[bool] = []
@@ -259,14 +260,15 @@ class _CutService:
         raise LLMStreamError("the model stopped mid-answer")
 
 
-def test_a_model_failure_after_streamed_text_says_the_answer_was_cut_and_does_not_swap_it():
+def test_a_stream_that_raises_after_text_keeps_the_text_says_it_stopped_and_does_not_swap_it():
     from ui.app import _Handlers
 
     service = _CutService()
     last = list(_Handlers(service).respond("كم جنديا؟", [], [], False))[-1]  # type: ignore[arg-type]
     content = last[1][-1]["content"]
     assert "نقل 70 جنديا …" in content and "sanad-cut" in content
-    assert "انقطعت الإجابة" in content and "the model stopped mid-answer" in content
+    assert "توقفت الإجابة قبل اكتمالها" in content and "the model stopped mid-answer" in content
+    assert "stopped early" not in content  # an Arabic question gets the Arabic note only
     assert service.calls == [False]  # no second, extractive answer put in its place
     assert last[2] == []  # nothing unchecked enters the chat history
 
