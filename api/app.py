@@ -9,6 +9,7 @@ from api.errors import error_body, install_error_handlers
 from api.middleware import LoopbackHosts, RouteErrors, send_error
 from api.openai_compat import openai_router
 from api.routes import health_router, native_router
+from api.timeline import timeline_router
 from rag.service import Sanad
 from rag.settings import Settings
 
@@ -55,6 +56,7 @@ def create_app(service: Sanad, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(native_router)
+    app.include_router(timeline_router)
     app.include_router(openai_router)
     upload_limit = int(settings.max_upload_mb * settings.max_upload_files * 1024 * 1024) + (1 << 20)
     json_limit = max(JSON_BODY_LIMIT, settings.max_question_chars * 8)

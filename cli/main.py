@@ -46,7 +46,8 @@ def _register_commands() -> None:
     """Each command group lives in its own module with a ``register(app)`` function."""
     import importlib
 
-    for name in ("cli.index_cmds", "cli.search_cmd", "cli.ask_cmds", "cli.serve_cmd", "cli.eval_cmd"):
+    for name in ("cli.index_cmds", "cli.search_cmd", "cli.ask_cmds", "cli.serve_cmd", "cli.eval_cmd",
+                 "cli.timeline_cmd"):
         importlib.import_module(name).register(app)
 
 

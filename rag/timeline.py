@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from rag import arabic
-from rag.dates import DateMention, find_dates, parse_date
+from rag.dates import DateMention, find_dates, parse_date, sentence_dates
 from rag.errors import GenerationError
 from rag.generation.citations import check_citations, make_citation
 from rag.generation.context import NO_ANSWER, ContextPassage, count_messages, sentence_scores
@@ -29,7 +29,7 @@ from rag.generation.reply import ReplyFilter
 from rag.ports import LLM, Embedder
 from rag.prompts import PromptLibrary
 from rag.retrieval.collapse import collapse_hits
-from rag.types import Chunk, Citation, Hit, SameStory, SearchFilters, SearchResult, Timeline, TimelineEvent
+from rag.types import Chunk, Hit, SameStory, SearchFilters, SearchResult, Timeline, TimelineEvent
 
 __all__ = ["Timeliner", "is_timeline_question", "timeline_topic", "date_event", "DEFAULT_K"]
 
@@ -40,8 +40,6 @@ EVENT_RATIO = 0.35
 #: at most this many events from one article (a long article must not fill the timeline)
 PER_ARTICLE = 3
 MAX_EVENTS = 40
-#: a sentence that states a date (even partly) weighs this much more: dates are what a timeline orders
-DATED_BONUS, CARRY = 2.0, 0.5
 #: with no shared word (another language, no translation): the top passages' sentences within this
 #: cosine of the best one are events
 MEANING_PASSAGES, MEANING_MARGIN = 12, 0.04
@@ -59,7 +57,7 @@ _CUES = re.compile(
     r"|\btimeline\s+(?:of|for)\b|\btimeline\b|\bhistory\s+of\b|\bchronolog\w*"
     r"|\bhow\s+(?:did|has|have|does|do)\b.*\b(?:develop|evolve|change|unfold)\w*")
 _STRIP = re.compile(
-    r"(?:^|\s)(?:كيف|ما|ماهي|ماهو|هي|هو)(?=\s)|(?:^|\s)(?:ت|ي)?تطور(?:ت|ه|ات)?(?=\s|$)|(?:^|\s)(?:ال)?تسلسل(?:\s+(?:ال)?زمني)?"
+    r"(?:^|\s)(?:كيف|ما|ماهي|ماهو|هي|هو)(?=\s)|(?:^|\s)(?:ت|ي)?تطور(?:ت|ه|ات)?(?=[\s؟?]|$)|(?:^|\s)(?:ال)?تسلسل(?:\s+(?:ال)?زمني)?"
     r"|(?:^|\s)(?:ال)?خط\s+(?:ال)?زمني|(?:^|\s)(?:ال)?مراحل|\btimeline\s+(?:of|for)\b|\btimeline\b|\bhistory\s+of\b"
     r"|\bchronology\s+of\b|\bhow\s+(?:did|has|have|does|do)\b|\b(?:develop|evolve|change|unfold)(?:ed|s)?\b"
     r"|\bover\s+time\b|[؟?]")
@@ -90,37 +88,35 @@ class _Dating:
     key: tuple[int, int, int] = (0, 0, 0)
 
 
-def _best_mention(mentions: Sequence[DateMention]) -> DateMention | None:
-    """The finest complete date the sentence states (the first of equals)."""
-    full = [m for m in mentions if not m.partial]
-    return max(full, key=lambda m: _PRECISION_RANK[m.precision], default=None) if full else None
+_SINCE = re.compile(r"(?:^|\s)[وف]?(?:منذ|since)\s*(?:عام|العام|سنه|السنه|year)?\s*$", re.IGNORECASE)
+_SINCE_START = re.compile(r"[وف]?(?:منذ|since)\s", re.IGNORECASE)
 
 
-def _relative_flag(mention: DateMention) -> bool:
-    return bool(getattr(mention, "relative", False))
+def _best_mention(sentence: str, mentions: Sequence[DateMention]) -> DateMention | None:
+    """The finest complete date the sentence states (the first of equals). A date after "منذ" / "since"
+    is a reference point ("the worst fighting since 2011"), never when the event happened."""
+    events = [m for m in mentions if not m.partial and not _since(sentence, m)]
+    return max(events, key=lambda m: _PRECISION_RANK[m.precision], default=None)
+
+
+def _since(sentence: str, mention: DateMention) -> bool:
+    before = arabic.normalize(sentence[max(0, mention.span[0] - 20):mention.span[0]])
+    return bool(_SINCE.search(before) or _SINCE_START.match(arabic.normalize(mention.text)))
 
 
 def date_event(sentence: str, published: str | None) -> _Dating:
     """Date one event: a complete date the sentence states, else the article's publication date, else none.
     A partial date (day and month, no year) is kept as ``stated`` but never completed by guessing."""
-    mentions = _mentions(sentence, published)
-    best = _best_mention(mentions)
-    stated = mentions[0].text if mentions else None
+    mentions = sentence_dates(sentence, published)
+    best = _best_mention(sentence, mentions)
+    stated = mentions[0].text.rstrip(".،,") if mentions else None
     if best is not None:
-        basis: Literal["text", "relative"] = "relative" if _relative_flag(best) else "text"
-        return _Dating(best.iso, best.precision, basis, best.text or stated, _key(best))
+        basis: Literal["text", "relative"] = "relative" if best.relative is not None else "text"
+        return _Dating(best.iso, best.precision, basis, best.text.rstrip(".،,") or stated, _key(best))
     known = parse_date(published) if published else None
     if known is not None and not known.partial:
         return _Dating(known.iso, known.precision, "published", stated, _key(known))
     return _Dating(None, None, None, stated)
-
-
-def _mentions(sentence: str, published: str | None) -> list[DateMention]:
-    """Explicit dates, plus relative ones resolved against ``published`` once rag.dates offers that."""
-    from rag import dates
-
-    resolve: Callable[[str, str | None], list[DateMention]] | None = getattr(dates, "sentence_dates", None)
-    return list(resolve(sentence, published)) if resolve is not None else find_dates(sentence)
 
 
 def _key(mention: DateMention) -> tuple[int, int, int]:
@@ -142,31 +138,36 @@ class _Candidate:
 
 def pick_sentences(topic: str, hits: Sequence[Hit], *, translated: str | None = None,
                    embedder: Embedder | None = None) -> list[_Candidate]:
-    """The sentences of ``hits`` that bear on the topic: scoring >= EVENT_RATIO of the best one, a
-    sentence stating a date counting DATED_BONUS times (it is what a timeline is made of), at most
-    PER_ARTICLE per article (dated sentences first), each article sentence once (chunks overlap). Words decide (the
-    translated query too); with no shared word at all (another language, no translation) the embedder does."""
+    """The body sentences of ``hits`` that bear on the topic (scoring >= EVENT_RATIO of the best one), at
+    most PER_ARTICLE per article, those stating a date first (they are what a timeline is made of), each
+    article sentence once (chunks overlap). Words decide (the translated query too); with no shared word
+    at all (another language, no translation) the embedder does. Titles are no events: they restate one."""
     texts = [hit.chunk.text for hit in hits]
     rows = _by_words(topic, translated, texts)
     if embedder is not None and not any(score > 0 for row in rows for *_, score in row):
         rows = _by_meaning(topic, texts[:MEANING_PASSAGES], embedder)
-    found = [c for hit, row in zip(hits, rows) for c in _weighted(hit, row) if c.score > 0]
+    found = [c for hit, row in zip(hits, rows) for c in _carried(hit, row) if c.score > 0 and not _is_title(c)]
     best = max((c.score for c in found), default=0.0)
     kept = [c for c in found if c.score >= EVENT_RATIO * best]
     return _unrepeated(sorted(kept, key=lambda c: (not c.dated, -c.score)))[:MAX_EVENTS]
 
 
-def _weighted(hit: Hit, row: Sequence[tuple[int, int, float]]) -> list[_Candidate]:
-    """A sentence stating a date weighs DATED_BONUS times its score, or of CARRY times the sentence before
-    it when that is more: news sentences continue their subject ("وسعى حفتر إلى تعزيز علاقاته بالكرملين.
-    وزار موسكو في نوفمبر 2016 …" is about Haftar though only the first names him)."""
+def _carried(hit: Hit, row: Sequence[tuple[int, int, float]]) -> list[_Candidate]:
+    """A sentence stating a date is as relevant as the sentence before it when that is more: news sentences
+    continue their subject ("وسعى حفتر إلى تعزيز علاقاته بالكرملين. وزار موسكو في نوفمبر 2016 …" is about
+    Haftar though only the first names him)."""
     out: list[_Candidate] = []
     for i, (start, end, score) in enumerate(row):
         dated = bool(find_dates(hit.chunk.text[start:end]))
-        if dated:
-            score = DATED_BONUS * max(score, CARRY * row[i - 1][2] if i else 0.0)
+        if dated and i:
+            score = max(score, row[i - 1][2])
         out.append(_Candidate(hit, start, end, score, dated))
     return out
+
+
+def _is_title(cand: _Candidate) -> bool:
+    chunk = cand.hit.chunk
+    return chunk.start + cand.start == 0 and _same_text(chunk.text[cand.start:cand.end]) == _same_text(chunk.title)
 
 
 def _by_words(topic: str, translated: str | None, texts: Sequence[str]) -> list[list[tuple[int, int, float]]]:
@@ -325,7 +326,3 @@ def _safe(text: str) -> str:
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
-
-def citations_of(timeline: Timeline) -> list[Citation]:
-    """Every event's citation, in number order (dated then undated)."""
-    return [e.citation for e in (*timeline.events, *timeline.undated)]
