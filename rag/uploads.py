@@ -4,19 +4,27 @@ Shared by the HTTP API and the chat UI (through ``Sanad.upload``) so both ingest
 client's file name is never used as a path (no traversal, no absolute paths, no hidden files), only as a
 readable doc id. An upload's recorded source is ``upload:NAME``, not the temp folder it was staged in, so
 uploading the same file again is "unchanged" and folder prunes never touch it.
+
+Nothing uploaded is lost to a crash: the ingest keeps a copy of every upload under
+``<data_dir>/uploads/<owner>/`` (with the writer's lease and each file's ``upload:NAME``) until its run is
+over; a later run that finds a folder whose writer is dead ingests it again (``interrupted_uploads``).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.types import IngestReport, UploadResult
 
-__all__ = ["safe_filename", "stage_files", "looks_binary", "ingest_uploads", "MAX_NAME_CHARS", "UPLOAD_PREFIX"]
+__all__ = ["safe_filename", "stage_files", "looks_binary", "ingest_uploads", "MAX_NAME_CHARS", "UPLOAD_PREFIX",
+           "KeptUploads", "keep_uploads", "interrupted_uploads"]
 
 #: the source recorded for uploaded articles: ``upload:`` + the sanitised file name
 UPLOAD_PREFIX = "upload:"
@@ -26,6 +34,7 @@ Ingest = Callable[[list[Path], Mapping[Path, str]], IngestReport]
 
 MAX_NAME_CHARS = 120
 _KEEP = {"-", "_", "."}
+_OWNER = "owner.json"
 
 
 def _clean(part: str) -> str:
@@ -111,3 +120,63 @@ def _status_of(path: Path, report: IngestReport) -> tuple[str, str | None]:
         if path.stem in getattr(report, status):
             return status, None
     return "indexed", None  # a JSONL file: its articles carry their own ids
+
+
+@dataclass
+class KeptUploads:
+    """The paths of one ingest run (uploads replaced by their kept copies) and the labels of those copies."""
+
+    paths: list[Path]
+    sources: dict[Path, str]
+    folder: Path | None = None
+    _done: bool = field(default=False, repr=False)
+
+    def done(self) -> None:
+        """The run is over: its uploads are in the index (or reported as failed); drop the copies."""
+        if self.folder is not None and not self._done:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self._done = True
+
+
+def _uploads_root(data_dir: Path) -> Path:
+    return Path(data_dir) / "uploads"
+
+
+def keep_uploads(data_dir: Path, paths: Sequence[Path], sources: Mapping[Path, str] | None) -> KeptUploads:
+    """Copy the files labelled ``upload:NAME`` into a folder of their own under ``data_dir/uploads``, with
+    this process's lease, before anything is written; other paths pass through unchanged."""
+    from rag.ingestion.versions import lease
+
+    labels = dict(sources or {})
+    uploads = [Path(p) for p in paths if labels.get(Path(p), "").startswith(UPLOAD_PREFIX)]
+    if not uploads:
+        return KeptUploads([Path(p) for p in paths], labels)
+    folder = _uploads_root(data_dir) / uuid.uuid4().hex[:12]
+    folder.mkdir(parents=True)
+    copies = {p: folder / f"{n:04d}" / p.name for n, p in enumerate(uploads)}  # the name is the doc id
+    for source, copy in copies.items():
+        copy.parent.mkdir()
+        shutil.copyfile(source, copy)
+    names = {str(copy.relative_to(folder)): labels[source] for source, copy in copies.items()}
+    (folder / _OWNER).write_text(json.dumps({"lease": lease(), "files": names}, ensure_ascii=False), encoding="utf-8")
+    kept = {**{p: s for p, s in labels.items() if p not in copies}, **{c: labels[p] for p, c in copies.items()}}
+    return KeptUploads([copies.get(Path(p), Path(p)) for p in paths], kept, folder)
+
+
+def interrupted_uploads(data_dir: Path) -> list[KeptUploads]:
+    """Kept uploads whose writer died before its run was over: ingested again by the calling run."""
+    from rag.ingestion.versions import lease_alive
+
+    root = _uploads_root(data_dir)
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            owner = json.loads((folder / _OWNER).read_text(encoding="utf-8"))
+            names = {str(k): str(v) for k, v in dict(owner["files"]).items()}
+            alive = lease_alive(dict(owner["lease"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being written right now, or not ours
+        if not alive:
+            files = {folder / name: label for name, label in names.items() if (folder / name).is_file()}
+            found.append(KeptUploads(list(files), files, folder))
+    return found

@@ -1,11 +1,12 @@
 """Incremental, crash-safe ingest: files -> articles -> chunks -> vectors -> Chroma + keyword index.
 
 Incremental: an article whose content hash (and source) is unchanged costs one registry lookup; a changed
-one has its chunks replaced. Crash safety: an article's registry record is written "pending" before any of
-its chunks are touched and flipped to "complete" only after its chunks are in Chroma AND the keyword index
-has been committed with them. Every run (and every remove) first deletes the chunks of any record that is
-not complete and drops that record, so a Ctrl-C or kill leaves neither duplicates nor orphans; the article
-is simply ingested again if its file is part of the run.
+one gets a new version. Crash safety (``versions``): a new version's chunks are written beside the old
+ones, hidden from every reader until all of them and the keyword index are in; its registry record is the
+commit point, then both search sides switch at once and the old chunks are deleted. Every run (and every
+remove) first repairs what a dead writer left (its lease tells), back to what the registry says; a live
+writer's work is never touched. Uploads are kept under ``<data_dir>/uploads`` until their run completes,
+so a killed upload is ingested again by the next run.
 
 Vectors later: an index built keyword-only (no model loaded) gets vectors for all its stored chunks on the
 first ingest that has a model, before any file is read (see ``backfill``), and is then an ordinary index.
@@ -16,6 +17,7 @@ sentence-transformers), so per-article overhead stays small next to the model.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,11 +29,13 @@ from typing import Any
 from rag.errors import IngestError
 from rag.ingestion.backfill import backfill_vectors
 from rag.ingestion.near_duplicates import NearDuplicateIndex, NullClusters
+from rag.ingestion.sources import clashing_source, gone_from, same_source, size_error
+from rag.ingestion.versions import Versions, current_version
 from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL, built_without_vectors
 from rag.settings import Settings
 from rag.types import Article, Chunk, FileFailure, IngestReport
-from rag.uploads import UPLOAD_PREFIX
+from rag.uploads import interrupted_uploads, keep_uploads
 
 __all__ = ["IngestPipeline", "Progress"]
 
@@ -46,11 +50,11 @@ _CHUNKING = ("chunk_size", "chunk_overlap")
 class _Batch:
     """Articles read but not yet embedded; flushed once enough chunks are queued."""
 
-    items: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+    items: list[tuple[Article, list[Chunk], str | None]] = field(default_factory=list)  # (.., replaced version)
     chunks: int = 0
 
-    def add(self, article: Article, chunks: list[Chunk], update: bool) -> None:
-        self.items.append((article, chunks, update))
+    def add(self, article: Article, chunks: list[Chunk], old: str | None) -> None:
+        self.items.append((article, chunks, old))
         self.chunks += len(chunks)
 
 
@@ -60,7 +64,8 @@ class _Run:
 
     report: IngestReport
     progress: Progress | None
-    awaiting: list[tuple[Article, int, bool]] = field(default_factory=list)  # indexed, not yet complete
+    awaiting: list[tuple[Article, list[Chunk], str | None]] = field(default_factory=list)  # stored, not complete
+    gen: str | None = None  # the open generation (versions.Versions) of the current commit window
     last_commit: float = field(default_factory=time.perf_counter)
     queued: int = 0
     done: int = 0
@@ -102,6 +107,7 @@ class IngestPipeline:
         #: held for a whole ingest, removal or reset (the composition root passes the cross-process one)
         self.write_lock: AbstractContextManager[Any] = write_lock or threading.RLock()
         self.near_duplicates = near_duplicates or NullClusters()  # story clusters, kept beside the index
+        self.versions = Versions(store, keyword)
 
     # --- public ---------------------------------------------------------------------------------
     def signature(self) -> dict[str, Any]:
@@ -126,16 +132,33 @@ class IngestPipeline:
         started = time.perf_counter()
         needs_vectors = self._check_signature()
         records = self._recover()
-        files, failures = self._discover_fn()([Path(p) for p in paths])
-        run = _Run(IngestReport(failed=list(failures)), progress)
+        run = _Run(IngestReport(), progress)
         if needs_vectors:
             self._backfill(run)
+        kept = [*interrupted_uploads(self.settings.data_dir), keep_uploads(self.settings.data_dir, paths, sources)]
+        files, failures = self._discover_fn()([p for k in kept for p in k.paths])
+        run.report.failed.extend(failures)
+        try:
+            seen, failed_files = self._read_all(files, records, run, {p: s for k in kept for p, s in k.sources.items()},
+                                                published)
+        finally:  # a failed window is repaired by the next run; only a kill leaves uploads to redo
+            self.versions.release(run.gen)
+            for upload in kept:
+                upload.done()
+        if prune:
+            self._prune(paths, records, seen, failed_files, run.report)
+        run.report.seconds = time.perf_counter() - started
+        return run.report
+
+    def _read_all(self, files: Sequence[Path], records: dict[str, DocRecord], run: _Run,
+                  sources: Mapping[Path, str], published: tuple[str, str] | None) -> tuple[dict[str, str], set[str]]:
+        """Read, stage, flush and complete every file; returns (doc id -> file, failed files)."""
         seen: dict[str, str] = {}
-        failed_files = {f.path for f in failures}
+        failed_files = {f.path for f in run.report.failed}
         batch = _Batch()
         run.tick("files", 0, len(files))
         for n, path in enumerate(files, start=1):
-            articles = self._read(path, run.report, failed_files, (sources or {}).get(path))
+            articles = self._read(path, run.report, failed_files, sources.get(path))
             for article in articles:
                 article = replace(article, published=published[0], published_source=published[1]) if published else article
                 if article.doc_id in seen:
@@ -149,10 +172,7 @@ class IngestPipeline:
             run.tick("files", n, len(files))
         self._flush(batch, run)
         self._complete(run)
-        if prune:
-            self._prune(paths, records, seen, failed_files, run.report)
-        run.report.seconds = time.perf_counter() - started
-        return run.report
+        return seen, failed_files
 
     def remove(self, doc_id: str) -> bool:
         """Remove one article (chunks, keyword entries, record); False when it is not indexed."""
@@ -170,8 +190,6 @@ class IngestPipeline:
             self._reset()
 
     def _reset(self) -> None:
-        import shutil
-
         ids = list(self.store.doc_records())
         if ids:
             self.keyword.remove_docs(ids)
@@ -204,13 +222,15 @@ class IngestPipeline:
         self.store.ensure_signature(self.signature())
 
     def _recover(self) -> dict[str, DocRecord]:
-        """Undo what an interrupted run left half-done; returns the complete records."""
+        """Repair what dead writers left (``versions``); returns the registry. A "pending" record comes from
+        an index written before versions existed: its article is dropped, as that version's recovery did."""
         records = self.store.doc_records()
         stale = [doc_id for doc_id, rec in records.items() if rec.get("status") != "complete"]
         if stale:
             self._purge(stale)
-        dropped = set(stale)
-        return {doc_id: rec for doc_id, rec in records.items() if doc_id not in dropped}
+        records = {doc_id: rec for doc_id, rec in records.items() if doc_id not in set(stale)}
+        self.versions.recover(records)
+        return records
 
     def _read(self, path: Path, report: IngestReport, failed_files: set[str], label: str | None) -> list[Article]:
         try:
@@ -222,7 +242,7 @@ class IngestPipeline:
         for article in articles:  # a JSONL line or a parsed HTML/PDF page: its text is the article
             size = len(article.text.encode("utf-8"))
             if size > limit:
-                failures = [*failures, FileFailure(str(path), _size_error(article.doc_id, size, limit))]
+                failures = [*failures, FileFailure(str(path), size_error(article.doc_id, size, limit))]
             else:
                 kept.append(article)
         articles = kept
@@ -237,25 +257,25 @@ class IngestPipeline:
         """A plain-text file is its article: one bigger than the limit is refused before it is read."""
         limit = self.settings.max_article_bytes
         if path.suffix.lower() in {".txt", ".md"} and path.is_file() and path.stat().st_size > limit:
-            return FileFailure(str(path), _size_error(path.stem, path.stat().st_size, limit))
+            return FileFailure(str(path), size_error(path.stem, path.stat().st_size, limit))
         return None
 
     def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run, path: Path) -> None:
         """Unchanged -> nothing to do; new or changed -> chunk now, embed with the next flush; an id already
         taken by another file that still exists (or by another upload) -> a per-file error, never a silent
         replacement."""
-        other = _clashing_source(record, article)
+        other = clashing_source(record, article)
         if other is not None:
             run.report.failed.append(FileFailure(str(path), (
                 f"doc id {article.doc_id!r} is already taken by {other}; rename one of the two files, "
                 f"or remove the indexed one first (sanad remove {article.doc_id})")))
             return
         if (record is not None and record.get("content_hash") == article.content_hash
-                and _same_source(str(record.get("source", "")), article.source)):
+                and same_source(str(record.get("source", "")), article.source)):
             run.report.unchanged.append(article.doc_id)
             return
         chunks = self._chunk(article)
-        batch.add(article, chunks, record is not None)
+        batch.add(article, chunks, current_version(record, article.doc_id))
         run.queued += len(chunks)
 
     def _chunk(self, article: Article) -> list[Chunk]:
@@ -271,20 +291,21 @@ class IngestPipeline:
         return self._chunker_fn()(article, self.embedder.count_tokens, size, min(overlap, size // 2))
 
     def _flush(self, batch: _Batch, run: _Run) -> _Batch:
-        """Mark pending, clear old chunks, embed all queued chunks at once, store them, stage keywords."""
+        """Embed all queued chunks at once and store them as new versions of their articles, hidden from
+        readers (their generation is open) until ``_complete``; stage the keyword changes."""
         if not batch.items:
             return batch
-        self._put_docs([(a, len(cs)) for a, cs, _ in batch.items], "pending")
-        for article, _, update in batch.items:
-            if update:
-                self.store.delete_doc_chunks(article.doc_id)
-        updated = [a.doc_id for a, _, update in batch.items if update]
+        if run.gen is None:
+            run.gen = self.versions.open()
+        self.versions.beat(run.gen)
+        items = [(a, self.versions.tag_chunks(a, cs, old, run.gen), old) for a, cs, old in batch.items]
+        updated = [a.doc_id for a, _, old in items if old is not None]
         if updated:
             self.keyword.remove_docs(updated)
-        chunks = [c for _, cs, _ in batch.items for c in cs]
-        self.store.add_chunks(chunks, self._vectors(chunks))
+        chunks = [c for _, cs, _ in items for c in cs]
+        self.store.add_chunks(chunks, self._vectors(chunks), gen=run.gen)
         self.keyword.add(chunks)
-        run.awaiting.extend((a, len(cs), update) for a, cs, update in batch.items)
+        run.awaiting.extend(items)
         run.done += len(chunks)
         run.tick("chunks", run.done, run.queued)
         if len(run.awaiting) >= self.commit_every or time.perf_counter() - run.last_commit >= self.commit_seconds:
@@ -299,45 +320,50 @@ class IngestPipeline:
         return self.embedder.embed_passages([f"{c.title}\n{c.text}" for c in chunks])
 
     def _complete(self, run: _Run) -> None:
-        """Commit the keyword index, then flip the indexed articles to complete."""
-        if not run.awaiting:
+        """Switch the window's articles to their new versions: registry records (the commit point), then
+        the journal (dense search switches), the keyword commit, and the old chunks' deletion."""
+        if not run.awaiting or run.gen is None:
             return
+        gen, versions = run.gen, {a.doc_id: (_version(a, cs), run.gen) for a, cs, _ in run.awaiting}
+        self.store.put_docs([(a, len(cs)) for a, cs, _ in run.awaiting], "complete", versions)
+        replaced = [(a.doc_id, old) for a, _, old in run.awaiting if old is not None and old != versions[a.doc_id][0]]
+        self.versions.close(gen, replaced)
         self.keyword.commit()
-        self._put_docs([(a, n) for a, n, _ in run.awaiting], "complete")
+        self.versions.finish(gen, [d for d, _ in replaced], {d: v for d, (v, _) in versions.items()})
+        run.gen = None
         self.near_duplicates.add([a for a, _, _ in run.awaiting])
-        for article, n_chunks, update in run.awaiting:
-            (run.report.updated if update else run.report.added).append(article.doc_id)
+        for article, chunks, old in run.awaiting:
+            (run.report.updated if old is not None else run.report.added).append(article.doc_id)
             if self.embedder is not None:
-                run.report.chunks_embedded += n_chunks
+                run.report.chunks_embedded += len(chunks)
         run.awaiting.clear()
         run.last_commit = time.perf_counter()
 
     def _prune(self, paths: Sequence[Path], records: dict[str, DocRecord], seen: dict[str, str],
                failed_files: set[str], report: IngestReport) -> None:
         """Remove articles from the given folders/files that this run did not find (unreadable files spared)."""
-        roots = [Path(p).resolve() for p in paths]
-        failed = {Path(f).resolve() for f in failed_files}
-        gone = []
-        for doc_id, rec in records.items():
-            if str(rec.get("source", "")).startswith(UPLOAD_PREFIX):
-                continue  # an upload lives in no folder: only `remove` takes it out
-            source = Path(str(rec.get("source", ""))).resolve()
-            if doc_id in seen or source in failed:
-                continue
-            if any(source == root or (root.is_dir() and source.is_relative_to(root)) for root in roots):
-                gone.append(doc_id)
+        gone = gone_from(paths, records, seen, failed_files)
         if gone:
             self._remove_docs(gone)
             report.removed.extend(gone)
 
     def _remove_docs(self, doc_ids: Sequence[str]) -> None:
-        """Pending first, then chunks, keyword entries (committed), and the records last."""
-        articles = [a for a in (self.store.get_article(d) for d in doc_ids) if a is not None]
-        self._put_docs([(a, 0) for a in articles], "pending")
-        self._purge(doc_ids)
+        """Hide the articles (one journal write), commit the keyword index without them, delete their
+        records (the commit point), then their chunks; a kill in between is repaired by ``_recover``."""
+        tags = self.store.chunk_tags(doc_ids=doc_ids)
+        gen = self.versions.open([(t.doc_id, t.ver) for t in tags], visible=True)
+        try:
+            self.keyword.remove_docs(doc_ids)
+            self.keyword.commit()
+            for doc_id in doc_ids:
+                self.store.delete_doc(doc_id)
+            self.versions.finish(gen, doc_ids, {})
+        finally:
+            self.versions.release(gen)
+        self.near_duplicates.remove(doc_ids)
 
     def _purge(self, doc_ids: Sequence[str]) -> None:
-        """Chunks, then keyword entries (committed), then the registry records: a crash leaves pending records."""
+        """Chunks, then keyword entries (committed), then the registry records (pre-version "pending" ones)."""
         for doc_id in doc_ids:
             self.store.delete_doc_chunks(doc_id)
         self.keyword.remove_docs(doc_ids)
@@ -345,15 +371,6 @@ class IngestPipeline:
         for doc_id in doc_ids:
             self.store.delete_doc(doc_id)
         self.near_duplicates.remove(doc_ids)
-
-    def _put_docs(self, items: Sequence[tuple[Article, int]], status: str) -> None:
-        """One registry write per batch when the store offers it (ChromaStore does; a write is ~40 ms)."""
-        put_docs = getattr(self.store, "put_docs", None)
-        if put_docs is not None:
-            put_docs(items, status)
-            return
-        for article, n_chunks in items:
-            self.store.put_doc(article, n_chunks, status)
 
     # --- collaborators (H1's readers and chunker unless injected) --------------------------------
     def _discover_fn(self) -> Discover:
@@ -378,23 +395,6 @@ class IngestPipeline:
         return self._chunker
 
 
-def _same_source(a: str, b: str) -> bool:
-    """Same file whether it was named relatively or absolutely (a moved file is re-indexed)."""
-    return a == b or Path(a).resolve() == Path(b).resolve()
-
-
-def _clashing_source(record: DocRecord | None, article: Article) -> str | None:
-    """The other source holding ``article``'s doc id, when replacing it would lose an article: a different
-    upload name, or a different file that still exists, with other content. A recorded file that is gone
-    was moved or renamed, and one with the same content was copied: the new one takes its place."""
-    if record is None or record.get("content_hash") == article.content_hash:
-        return None
-    old = str(record.get("source", ""))
-    if not old or _same_source(old, article.source):
-        return None
-    return old if old.startswith(UPLOAD_PREFIX) or Path(old).is_file() else None
-
-
-def _size_error(doc_id: str, size: int, limit: int) -> str:
-    return (f"article {doc_id!r} is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit per article "
-            "(SANAD_MAX_ARTICLE_BYTES); split it into articles or raise the limit")
+def _version(article: Article, chunks: Sequence[Chunk]) -> str:
+    """The version its chunk ids carry (``doc::tag``); an article without chunks has its own."""
+    return chunks[0].chunk_id.rpartition("::")[0] if chunks else f"{article.doc_id}::{article.content_hash[:12]}"

@@ -15,9 +15,12 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from rag.dates import day_number, filter_days
+from rag.dates import filter_days
 from rag.errors import ModelMismatchError, StoreError
 from rag.ports import DocRecord
+from rag.retrieval.store_rows import ChunkTag, and_where, tags_of, visibility_where
+from rag.retrieval.store_rows import chunk_meta as _chunk_meta
+from rag.retrieval.store_rows import to_chunk as _to_chunk
 from rag.retrieval.store_vectors import CHUNK_CONFIGURATION, VectorSwap
 from rag.settings import Settings
 from rag.types import Article, Chunk, DocInfo, SearchFilters
@@ -128,8 +131,9 @@ class ChromaStore:
             self.update_collection_meta(missing)
 
     # --- chunks ---------------------------------------------------------------------------------
-    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
-        """Through llama-index's ChromaVectorStore: TextNodes carrying our flat metadata and vectors."""
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], *, gen: str = "") -> None:
+        """Through llama-index's ChromaVectorStore: TextNodes carrying our flat metadata and vectors;
+        ``gen`` names the write (hidden from readers while the journal lists it open, see store_rows)."""
         if len(chunks) != len(embeddings):
             raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} vectors", hint="this is a bug; report it")
         if not chunks:
@@ -141,7 +145,7 @@ class ChromaStore:
                 id_=chunk.chunk_id,
                 text=chunk.text,
                 embedding=[float(x) for x in vector],
-                metadata=_chunk_meta(chunk),
+                metadata=_chunk_meta(chunk, gen),
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
             )
             for chunk, vector in zip(chunks, embeddings)
@@ -158,6 +162,29 @@ class ChromaStore:
 
     def delete_doc_chunks(self, doc_id: str) -> None:
         self._guard("delete chunks", lambda: self._chunks.delete(where={"doc_id": doc_id}))
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        ids, step = list(chunk_ids), self._max_batch()
+        for start in range(0, len(ids), step):
+            self._guard("delete chunks", functools.partial(self._chunks.delete, ids=ids[start:start + step]))
+
+    def chunk_tags(self, *, doc_ids: Sequence[str] = (), gen: str | None = None) -> list[ChunkTag]:
+        """Every stored chunk (hidden ones too) of ``doc_ids`` or written by ``gen``. A row stored before
+        versions existed gets its version written into its metadata here, so the journal can hide it."""
+        where = and_where({"doc_id": {"$in": list(doc_ids)}} if doc_ids else None,
+                          {"gen": gen} if gen is not None else None)
+        if where is None:
+            return []
+        got = self._guard("read chunk versions", lambda: self._chunks.get(where=where, include=["metadatas"]))
+        tags = tags_of(got["ids"], got["metadatas"])
+        legacy = [(t, m) for t, m in zip(tags, got["metadatas"]) if "ver" not in (m or {})]
+        if legacy:
+            self._guard("record chunk versions", lambda: self._chunks.update(
+                ids=[t.chunk_id for t, _ in legacy], metadatas=[{**(m or {}), "ver": t.ver, "gen": ""} for t, m in legacy]))
+        return tags
+
+    def _visible(self) -> dict[str, Any] | None:
+        return visibility_where(self.collection_meta())
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks that exist, in the order asked for."""
@@ -177,10 +204,11 @@ class ChromaStore:
         return {i: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"])}
 
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
-        offset = 0
+        """The chunks readers may see (complete versions only)."""
+        offset, visible = 0, self._visible()
         while True:
             got = self._guard("read chunks", functools.partial(
-                self._chunks.get, limit=batch_size, offset=offset, include=["documents", "metadatas"]))
+                self._chunks.get, where=visible, limit=batch_size, offset=offset, include=["documents", "metadatas"]))
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield _to_chunk(i, d, m)
             if len(got["ids"]) < batch_size:
@@ -188,8 +216,8 @@ class ChromaStore:
             offset += batch_size
 
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
-        """Ids of all chunks (or one article's): cheap, for consistency checks."""
-        where = {"doc_id": doc_id} if doc_id else None
+        """Ids of all visible chunks (or one article's): cheap, for consistency checks and catching up."""
+        where = and_where({"doc_id": doc_id} if doc_id else None, self._visible())
         got = self._guard("read chunk ids", lambda: self._chunks.get(where=where, include=[]))
         return list(got["ids"])
 
@@ -201,7 +229,7 @@ class ChromaStore:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         request = VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=k)
-        where = filters_to_where(filters)
+        where = and_where(filters_to_where(filters), self._visible())
         kwargs = {"where": where} if where else {}
         try:
             result = self._guard("query", lambda: self._vector_store().query(request, **kwargs))
@@ -219,7 +247,11 @@ class ChromaStore:
         return hits
 
     def count_chunks(self) -> int:
-        return int(self._guard("count chunks", self._chunks.count))
+        """Visible chunks (all of them, cheaply, when no write is in flight)."""
+        visible = self._visible()
+        if visible is None:
+            return int(self._guard("count chunks", self._chunks.count))
+        return len(self._guard("count chunks", lambda: self._chunks.get(where=visible, include=[]))["ids"])
 
     # --- vectors for an index built keyword-only (see store_vectors) -----------------------------
     def staged_vector_ids(self, signature: Mapping[str, Any]) -> set[str]:
@@ -239,8 +271,10 @@ class ChromaStore:
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
         self.put_docs([(article, chunks)], status)
 
-    def put_docs(self, items: Sequence[tuple[Article, int]], status: str) -> None:
-        """Many registry records in one write: each Chroma write is a ~40 ms commit, too slow per article."""
+    def put_docs(self, items: Sequence[tuple[Article, int]], status: str,
+                 versions: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """Many registry records in one write: each Chroma write is a ~40 ms commit, too slow per article.
+        ``versions``: doc id -> (current chunk version, the write that stored it)."""
         if not items:
             return
         metas = [
@@ -255,6 +289,8 @@ class ChromaStore:
                 "content_hash": article.content_hash,
                 "chunks": int(chunks),
                 "status": status,
+                "ver": (versions or {}).get(article.doc_id, ("", ""))[0],
+                "gen": (versions or {}).get(article.doc_id, ("", ""))[1],
             }
             for article, chunks in items
         ]
@@ -269,9 +305,10 @@ class ChromaStore:
         )
 
     def delete_doc(self, doc_id: str) -> None:
-        """Remove an article completely: its chunks first, then its registry record."""
-        self.delete_doc_chunks(doc_id)
+        """Remove an article completely: its registry record first (the article is gone for every reader
+        of the registry), then its chunks (a crash in between leaves chunks the next recovery deletes)."""
         self._guard("delete from the article registry", lambda: self._docs.delete(ids=[doc_id]))
+        self.delete_doc_chunks(doc_id)
 
     def doc_records(self) -> dict[str, DocRecord]:
         """Every registry record (any status) without the article text."""
@@ -342,38 +379,6 @@ def filters_to_where(filters: SearchFilters | None) -> dict[str, Any] | None:
         clauses.append({"published_day": {"$gte": days[0]}})
         clauses.append({"published_day": {"$lte": days[1]}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "doc_id": chunk.doc_id,
-        "title": chunk.title,
-        "source": chunk.source,
-        "published": chunk.published or "",
-        "published_day": day_number(chunk.published),
-        "start": chunk.start,
-        "end": chunk.end,
-        "ordinal": chunk.ordinal,
-        "paragraph": chunk.paragraph,
-        "paragraph_end": chunk.paragraph_end,
-    }
-
-
-def _to_chunk(chunk_id: str, text: str | None, meta: Mapping[str, Any] | None) -> Chunk:
-    m = meta or {}
-    return Chunk(
-        chunk_id=chunk_id,
-        doc_id=str(m.get("doc_id", "")),
-        title=str(m.get("title", "")),
-        text=text or "",
-        start=int(m.get("start", 0)),
-        end=int(m.get("end", 0)),
-        ordinal=int(m.get("ordinal", 0)),
-        source=str(m.get("source", "")),
-        published=str(m.get("published") or "") or None,
-        paragraph=int(m.get("paragraph", 0)),
-        paragraph_end=int(m.get("paragraph_end", 0)),
-    )
 
 
 def _first_line(exc: BaseException) -> str:

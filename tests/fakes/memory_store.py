@@ -9,6 +9,7 @@ import numpy as np
 
 from rag.dates import day_number, filter_days
 from rag.errors import ModelMismatchError, StoreError
+from rag.retrieval.store_rows import ChunkTag, is_visible, version_of
 from rag.types import Article, Chunk, DocInfo, SearchFilters
 
 
@@ -26,6 +27,7 @@ class MemoryStore:
         #: vectors staged for an index built keyword-only: chunk id -> (the chunk as staged, vector)
         self.staged: dict[str, tuple[Chunk, np.ndarray]] = {}
         self.staged_signature: dict[str, Any] | None = None
+        self.gens: dict[str, str] = {}  # chunk id -> the write that stored it (see rag.retrieval.store_rows)
 
     def ensure_signature(self, signature: Mapping[str, Any]) -> None:
         """ChromaStore's rule: record what is missing, refuse what differs."""
@@ -41,19 +43,33 @@ class MemoryStore:
     def update_collection_meta(self, values: Mapping[str, Any]) -> None:
         self.meta.update(values)
 
-    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], *, gen: str = "") -> None:
         for chunk, vector in zip(chunks, embeddings, strict=True):
             self.chunks[chunk.chunk_id] = chunk
+            self.gens[chunk.chunk_id] = gen
             v = np.asarray(vector, dtype=np.float32)
             self.vectors[chunk.chunk_id] = v / (np.linalg.norm(v) or 1.0)
 
     def delete_doc_chunks(self, doc_id: str) -> None:
-        for cid in [c for c, ch in self.chunks.items() if ch.doc_id == doc_id]:
-            del self.chunks[cid]
-            del self.vectors[cid]
+        self.delete_chunks([c for c, ch in self.chunks.items() if ch.doc_id == doc_id])
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        for cid in chunk_ids:
+            self.chunks.pop(cid, None)
+            self.vectors.pop(cid, None)
+
+    def chunk_tags(self, *, doc_ids: Sequence[str] = (), gen: str | None = None) -> list[ChunkTag]:
+        return [ChunkTag(cid, ch.doc_id, version_of(cid), self.gens.get(cid, "")) for cid, ch in self.chunks.items()
+                if (doc_ids or gen is not None) and (not doc_ids or ch.doc_id in doc_ids)
+                and (gen is None or self.gens.get(cid, "") == gen)]
+
+    def _visible(self) -> dict[str, Chunk]:
+        """ChromaStore's rule: chunks of open writes and retired versions are hidden from readers."""
+        seen = is_visible(self.meta)
+        return {cid: ch for cid, ch in self.chunks.items() if seen(self.gens.get(cid, ""), version_of(cid))}
 
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
-        return [c for c, ch in self.chunks.items() if doc_id is None or ch.doc_id == doc_id]
+        return [c for c, ch in self._visible().items() if doc_id is None or ch.doc_id == doc_id]
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return [self.chunks[c] for c in chunk_ids if c in self.chunks]
@@ -62,19 +78,26 @@ class MemoryStore:
         return {c: [float(x) for x in self.vectors[c]] for c in chunk_ids if c in self.vectors}
 
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
-        yield from list(self.chunks.values())
+        yield from list(self._visible().values())
 
     def query(self, embedding: Sequence[float], k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
         q = np.asarray(embedding, dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
-        scored = [(ch, float(self.vectors[cid] @ q)) for cid, ch in self.chunks.items() if _passes(ch, filters)]
+        scored = [(ch, float(self.vectors[cid] @ q)) for cid, ch in self._visible().items() if _passes(ch, filters)]
         scored.sort(key=lambda pair: -pair[1])
         return scored[:k]
 
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
-        self.docs[article.doc_id] = {"doc_id": article.doc_id, "title": article.title, "source": article.source,
-                                     "published": article.published, "chunks": chunks, "status": status,
-                                     "lang": article.lang, "content_hash": article.content_hash, "article": article}
+        self.put_docs([(article, chunks)], status)
+
+    def put_docs(self, items: Sequence[tuple[Article, int]], status: str,
+                 versions: Mapping[str, tuple[str, str]] | None = None) -> None:
+        for article, chunks in items:
+            ver, gen = (versions or {}).get(article.doc_id, ("", ""))
+            self.docs[article.doc_id] = {"doc_id": article.doc_id, "title": article.title, "source": article.source,
+                                         "published": article.published, "chunks": chunks, "status": status,
+                                         "lang": article.lang, "content_hash": article.content_hash,
+                                         "article": article, "ver": ver, "gen": gen}
 
     def delete_doc(self, doc_id: str) -> None:
         self.docs.pop(doc_id, None)
@@ -92,7 +115,7 @@ class MemoryStore:
                         published_source=d["article"].published_source) for d in self.docs.values()]
 
     def count_chunks(self) -> int:
-        return len(self.chunks)
+        return len(self._visible())
 
     def staged_vector_ids(self, signature: Mapping[str, Any]) -> set[str]:
         if self.staged_signature != dict(signature):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,8 +14,10 @@ import pytest
 from rag.dates import day_number
 from rag.errors import ModelMismatchError
 from rag.ingestion.pipeline import IngestPipeline
+from rag.ingestion.versions import lease
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL
 from rag.retrieval.store import filters_to_where
+from rag.retrieval.store_rows import WRITES_KEY, ChunkTag, is_visible, journal, journal_json, version_of
 from rag.settings import Settings
 from rag.types import Article, Chunk, DocInfo, FileFailure, SearchFilters
 
@@ -26,6 +31,7 @@ class FakeStore:
         self.chunks: dict[str, tuple[Chunk, list[float]]] = {}
         self.docs: dict[str, tuple[Article, dict[str, Any]]] = {}
         self.meta: dict[str, Any] = {}
+        self.gens: dict[str, str] = {}
 
     def ensure_signature(self, signature: Mapping[str, Any]) -> None:
         for key, value in signature.items():
@@ -39,28 +45,52 @@ class FakeStore:
     def update_collection_meta(self, values: Mapping[str, Any]) -> None:
         self.meta.update(values)
 
-    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], *, gen: str = "") -> None:
         assert len(chunks) == len(embeddings)
         for chunk, vector in zip(chunks, embeddings):
             assert chunk.chunk_id not in self.chunks, f"duplicate chunk id {chunk.chunk_id}"
             self.chunks[chunk.chunk_id] = (chunk, list(vector))
+            self.gens[chunk.chunk_id] = gen
 
     def delete_doc_chunks(self, doc_id: str) -> None:
-        for cid in [cid for cid, (c, _) in self.chunks.items() if c.doc_id == doc_id]:
-            del self.chunks[cid]
+        self.delete_chunks([cid for cid, (c, _) in self.chunks.items() if c.doc_id == doc_id])
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        for cid in chunk_ids:
+            self.chunks.pop(cid, None)
+
+    def chunk_tags(self, *, doc_ids: Sequence[str] = (), gen: str | None = None) -> list[ChunkTag]:
+        return [ChunkTag(cid, c.doc_id, version_of(cid), self.gens.get(cid, "")) for cid, (c, _) in self.chunks.items()
+                if (doc_ids or gen is not None) and (not doc_ids or c.doc_id in doc_ids)
+                and (gen is None or self.gens.get(cid, "") == gen)]
+
+    def visible(self) -> list[Chunk]:
+        """What readers see: ChromaStore's journal rule (store_rows.is_visible)."""
+        seen = is_visible(self.meta)
+        return [c for cid, (c, _) in self.chunks.items() if seen(self.gens.get(cid, ""), version_of(cid))]
+
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        return [c.chunk_id for c in self.visible() if doc_id is None or c.doc_id == doc_id]
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return [self.chunks[c][0] for c in chunk_ids if c in self.chunks]
 
     def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
-        return iter([c for c, _ in self.chunks.values()])
+        return iter(self.visible())
 
     def query(self, embedding: Sequence[float], k: int, filters: SearchFilters | None = None) -> list[tuple[Chunk, float]]:
         return []
 
     def put_doc(self, article: Article, chunks: int, status: str) -> None:
-        self.docs[article.doc_id] = (article, {"doc_id": article.doc_id, "title": article.title, "source": article.source,
-                                               "content_hash": article.content_hash, "chunks": chunks, "status": status})
+        self.put_docs([(article, chunks)], status)
+
+    def put_docs(self, items: Sequence[tuple[Article, int]], status: str,
+                 versions: Mapping[str, tuple[str, str]] | None = None) -> None:
+        for article, chunks in items:
+            ver, gen = (versions or {}).get(article.doc_id, ("", ""))
+            self.docs[article.doc_id] = (article, {"doc_id": article.doc_id, "title": article.title,
+                                                   "source": article.source, "content_hash": article.content_hash,
+                                                   "chunks": chunks, "status": status, "ver": ver, "gen": gen})
 
     def delete_doc(self, doc_id: str) -> None:
         self.delete_doc_chunks(doc_id)
@@ -76,7 +106,7 @@ class FakeStore:
         return [DocInfo(a.doc_id, a.title, r["chunks"], a.published, a.source) for a, r in self.docs.values()]
 
     def count_chunks(self) -> int:
-        return len(self.chunks)
+        return len(self.visible())
 
     def drop(self) -> None:
         self.chunks.clear()
@@ -191,9 +221,19 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+DATA_DIR: list[Path] = []  # this test's data folder (uploads are kept there while their run lasts)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    DATA_DIR.append(tmp_path / "data")
+    yield DATA_DIR[-1]
+    DATA_DIR.clear()
+
+
 def make(embedder: FakeEmbedder | None = None, store: FakeStore | None = None, keyword: FakeKeyword | None = None,
          **kwargs: Any) -> IngestPipeline:
-    settings = Settings(data_dir=Path("/nonexistent-sanad"), embed_model="fake")
+    settings = Settings(data_dir=DATA_DIR[-1], embed_model="fake")
     return IngestPipeline(store or FakeStore(), keyword or FakeKeyword(), embedder, settings,
                           discover=discover, load=load, chunker=chunker, **kwargs)
 
@@ -240,7 +280,8 @@ def test_changed_article_has_its_chunks_replaced(corpus: Path) -> None:
     assert report.updated == ["doc4"] and len(report.unchanged) == 5
     assert report.chunks_embedded == 1
     doc4 = [c for c, _ in pipe.store.chunks.values() if c.doc_id == "doc4"]
-    assert [c.chunk_id for c in doc4] == ["doc4::0"] and "تحديث" in doc4[0].text
+    assert len(doc4) == 1 and doc4[0].ordinal == 0 and "تحديث" in doc4[0].text
+    assert doc4[0].chunk_id.startswith("doc4::") and doc4[0].chunk_id.endswith("::0")  # doc::version::ordinal
     assert_consistent(pipe)
 
 
@@ -313,13 +354,121 @@ def test_interrupted_ingest_leaves_no_duplicates_or_orphans(corpus: Path) -> Non
     with pytest.raises(KeyboardInterrupt):
         crashing.ingest([corpus])
     keyword.crash()
-    assert any(r["status"] == "pending" for r in store.doc_records().values())
+    records = store.doc_records()
+    assert 0 < len(records) < 6 and all(r["status"] == "complete" for r in records.values())
+    assert len(store.chunks) > sum(r["chunks"] for r in records.values()), "no half-written article left"
+    assert {c.doc_id for c in store.visible()} == set(records), "readers see only complete articles"
     embedder = FakeEmbedder()
     pipe = make(embedder, store, keyword)
     report = pipe.ingest([corpus])
     assert len(report.added) + len(report.unchanged) == 6
     assert embedder.embedded == sum(r["chunks"] for d, r in store.doc_records().items() if d in report.added)
     assert_consistent(pipe)
+
+
+class Killed(BaseException):
+    """A kill -9 stand-in: nothing after it runs (no except clause of the pipeline catches it)."""
+
+
+class KillableStore(FakeStore):
+    """Dies before its ``kill_at``-th write (counted once ``armed``), as a killed process would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes, self.kill_at, self.armed = 0, 0, False
+
+    def _write(self) -> None:
+        if self.armed:
+            self.writes += 1
+            if self.writes == self.kill_at:
+                raise Killed
+
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], *, gen: str = "") -> None:
+        self._write()
+        super().add_chunks(chunks, embeddings, gen=gen)
+
+    def put_docs(self, items: Sequence[tuple[Article, int]], status: str,
+                 versions: Mapping[str, tuple[str, str]] | None = None) -> None:
+        self._write()
+        super().put_docs(items, status, versions)
+
+    def update_collection_meta(self, values: Mapping[str, Any]) -> None:
+        self._write()
+        super().update_collection_meta(values)
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        self._write()
+        super().delete_chunks(chunk_ids)
+
+
+def _versions(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """doc id -> chunk texts by chunk id, from a clean ingest of ``folder`` (what every run must end as)."""
+    pipe = make(FakeEmbedder())
+    pipe.ingest([folder])
+    store = pipe.store
+    assert isinstance(store, FakeStore)
+    return {d: sorted(cid for cid, (c, _) in store.chunks.items() if c.doc_id == d) for d in store.docs}
+
+
+def test_a_kill_at_any_write_of_an_update_serves_one_whole_version_then_the_next_run_equals_a_clean_ingest(
+        tmp_path: Path) -> None:
+    old_folder, new_folder = tmp_path / "old", tmp_path / "new"
+    for folder, word in ((old_folder, "خبر"), (new_folder, "تحديث")):
+        folder.mkdir()
+        for i in range(6):
+            write(folder, f"doc{i}", 2 + i % 3, word=word if i < 4 else "خبر")  # doc0-3 change, doc4-5 do not
+    write(new_folder, "doc6", 2)  # and one article is new
+    old, new = _versions(old_folder), _versions(new_folder)
+    kill_at, outcomes = 0, []
+    while True:
+        kill_at += 1
+        folder = tmp_path / f"run{kill_at}"
+        shutil.copytree(old_folder, folder)
+        store, keyword = KillableStore(), FakeKeyword()
+        make(FakeEmbedder(), store, keyword, flush_chunks=3, commit_every=2).ingest([folder])
+        shutil.rmtree(folder)
+        shutil.copytree(new_folder, folder)
+        store.kill_at, store.armed = kill_at, True
+        try:
+            make(FakeEmbedder(), store, keyword, flush_chunks=3, commit_every=2).ingest([folder])
+            break  # no write left to die before
+        except Killed:
+            keyword.crash()
+        store.armed = False
+        for doc_id in new:  # each article: exactly its old or its new version, on both search sides, never neither
+            dense = sorted(c.chunk_id for c in store.visible() if c.doc_id == doc_id)
+            words = sorted(cid for cid, d in keyword.committed.items() if d == doc_id)
+            assert dense in (old.get(doc_id, []), new[doc_id]) and words in (old.get(doc_id, []), new[doc_id])
+            record = store.doc_records().get(doc_id)  # the registry names a version whose chunks are all stored
+            stored = sorted(cid for cid in store.chunks if record and version_of(cid) == record["ver"])
+            assert (record is None and doc_id not in old) or stored in (old.get(doc_id), new[doc_id])
+        outcomes.append(sum(1 for d in new if version_of(new[d][0]) == store.doc_records().get(d, {}).get("ver")))
+        again = make(FakeEmbedder(), store, keyword).ingest([folder])
+        assert not again.failed and sorted(again.added + again.updated + again.unchanged) == sorted(new)
+        assert {d: sorted(cid for cid, (c, _) in store.chunks.items() if c.doc_id == d) for d in store.docs} == new
+        assert sorted(keyword.committed) == sorted(cid for ids in new.values() for cid in ids)
+        assert not journal(store.meta), "every generation finished or repaired"
+    assert kill_at > 10 and len(set(outcomes)) > 2, "kills landed before, inside and after the switch"
+
+
+def test_a_live_writers_generation_is_left_alone_and_a_dead_ones_repaired(corpus: Path) -> None:
+    store, keyword = FakeStore(), FakeKeyword()
+    make(FakeEmbedder(), store, keyword).ingest([corpus])
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        article = Article("other", "عنوان آخر", "نص مقال آخر", "elsewhere.txt")
+        chunk = Chunk("other::v1::0", "other", article.title, article.text, 0, len(article.text), 0, article.source)
+        store.add_chunks([chunk], [[1.0, 0.0, 0.0]], gen="g-live")
+        store.update_collection_meta({WRITES_KEY: journal_json({"g-live": {**lease(writer.pid), "open": True}})})
+        make(FakeEmbedder(), store, keyword).ingest([corpus])  # another process's writer is working: hands off
+        assert "other::v1::0" in store.chunks and "g-live" in journal(store.meta)
+        assert "other" not in {c.doc_id for c in store.visible()}, "its half-written article stays hidden"
+    finally:
+        writer.kill()
+        writer.wait()
+    make(FakeEmbedder(), store, keyword).ingest([corpus])  # now its writer is dead: its leftovers go
+    assert "other::v1::0" not in store.chunks and not journal(store.meta)
+    assert_consistent(make(FakeEmbedder(), store, keyword))
 
 
 def test_pending_article_whose_file_is_gone_is_removed(corpus: Path) -> None:
