@@ -18,6 +18,7 @@ __all__ = [
     "SearchFilters",
     "SearchResult",
     "Citation",
+    "QuoteDate",
     "Usage",
     "Answer",
     "AnswerDelta",
@@ -140,6 +141,17 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class QuoteDate:
+    """A date a citation's quote mentions: ``iso`` trimmed to its precision (YYYY, YYYY-MM, YYYY-MM-DD);
+    ``relative`` when the words (``text``) were relative time ('أمس', 'العام الماضي') resolved against the
+    article's publication date, so a reader sees both what the article said and when that was."""
+
+    text: str
+    iso: str
+    relative: bool = False
+
+
+@dataclass(frozen=True)
 class Citation:
     """One cited source: the exact sentence(s) of the article that support a claim."""
 
@@ -155,6 +167,8 @@ class Citation:
     supported: bool = True
     #: the same story from other outlets (near-duplicate articles folded into the cited one)
     also: tuple[SameStory, ...] = ()
+    #: the dates the quote mentions, relative ones resolved against ``published`` (rag.dates.sentence_dates)
+    dates: tuple[QuoteDate, ...] = ()
 
 
 @dataclass(frozen=True)

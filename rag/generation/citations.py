@@ -21,12 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rag import arabic
+from rag.dates import sentence_dates
 from rag.generation.context import ContextPassage, QueryTerms
 from rag.ports import Embedder
 from rag.profile import ModelProfile, load_profile
-from rag.types import Citation, Hit
+from rag.types import Citation, Hit, QuoteDate
 
-__all__ = ["CheckedAnswer", "CitationCheck", "check_citations", "support", "best_quote", "make_citation", "strip_markers"]
+__all__ = ["CheckedAnswer", "CitationCheck", "check_citations", "support", "best_quote", "make_citation", "strip_markers",
+           "quote_dates"]
 
 #: chunk ids -> their stored embeddings (``VectorStore.chunk_vectors``); missing ids are re-embedded
 StoredVectors = Callable[[Sequence[str]], Mapping[str, Sequence[float]]]
@@ -85,9 +87,16 @@ def best_quote(claim: str, hit: Hit) -> tuple[float, int, int]:
 def make_citation(n: int, hit: Hit, start: int, end: int, *, supported: bool = True) -> Citation:
     """A citation whose quote is ``chunk.text[start:end]``, with the span moved into article offsets."""
     chunk = hit.chunk
+    quote = chunk.text[start:end]
     return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
-                    quote=chunk.text[start:end], start=chunk.start + start, end=chunk.start + end,
-                    score=float(hit.score), published=chunk.published, supported=supported, also=hit.also)
+                    quote=quote, start=chunk.start + start, end=chunk.start + end,
+                    score=float(hit.score), published=chunk.published, supported=supported, also=hit.also,
+                    dates=quote_dates(quote, chunk.published))
+
+
+def quote_dates(quote: str, published: str | None) -> tuple[QuoteDate, ...]:
+    """The dates a quote mentions with a known year, relative time resolved against the publication date."""
+    return tuple(QuoteDate(m.text, m.iso, m.relative is not None) for m in sentence_dates(quote, published) if m.iso)
 
 
 @dataclass

@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag import arabic
+from rag.dates import sentence_dates
 from rag.errors import GenerationError
 from rag.prompts import PromptLibrary
 from rag.types import Hit
 
 __all__ = ["NO_ANSWER", "ContextPassage", "PromptContext", "QueryTerms", "estimate_tokens",
-           "select_spans", "sentence_scores", "build_context", "sentence_score"]
+           "select_spans", "sentence_scores", "build_context", "sentence_score", "time_notes"]
 
 #: what the model must reply with when the passages do not contain the answer
 NO_ANSWER = "NO_ANSWER"
@@ -204,10 +205,19 @@ def render_messages(prompts: PromptLibrary, question: str, passages: Sequence[Co
                     lang: str) -> tuple[dict[str, str], ...]:
     suffix = "ar" if lang == "ar" else "en"
     rows = [{"n": p.n, "title": _safe(p.hit.chunk.title).replace('"', "'"), "text": _safe(p.text),
-             "published": p.hit.chunk.published} for p in passages]
+             "published": p.hit.chunk.published or "unknown", "time": time_notes(p.text, p.hit.chunk.published)}
+            for p in passages]
     system = prompts.render(f"answer_system_{suffix}", no_answer=NO_ANSWER)
     user = prompts.render(f"answer_user_{suffix}", question=question, passages=rows, no_answer=NO_ANSWER)
     return ({"role": "system", "content": system}, {"role": "user", "content": user})
+
+
+def time_notes(text: str, published: str | None) -> str:
+    """'«العام الماضي» = 2016; «أمس» = 2017-01-11': the passage's relative time resolved against its
+    publication date (rag.relative_time), so the model can write "in 2016 (the article is dated January 2017
+    and says 'last year')" instead of repeating 'last year'; '' when there is none or the date is unknown."""
+    notes = [f"«{_safe(m.relative)}» = {m.iso}" for m in sentence_dates(text, published) if m.relative and m.iso]
+    return "; ".join(dict.fromkeys(notes))
 
 
 def count_messages(messages: Sequence[dict[str, str]]) -> int:
