@@ -5,6 +5,12 @@
 ``LoopbackHosts`` refuses DNS rebinding: on a loopback socket with no API key, only loopback Host
 names (or those in ``settings.allowed_hosts``) are served, so a web page on another name that
 resolves to 127.0.0.1 cannot drive the local server from a browser.
+``CorsPolicy`` allows cross-origin calls only from ``settings.cors_origins``, never with credentials, and
+removes the credentialed CORS answers the mounted Gradio app gives any localhost origin.
+``ApiKeyGate`` answers 401 before a single body byte is read; ``BodyLimit`` counts the body's bytes as
+they arrive (chunked bodies have no Content-Length to trust) and answers 413 once the limit is crossed.
+
+Order (outermost first): LoopbackHosts, CorsPolicy, ApiKeyGate, BodyLimit, RouteErrors, the app.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import json
 from collections.abc import Iterable
 
 from starlette.routing import BaseRoute, Match, Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import is_protected, key_error
 from api.errors import error_body
 from rag.settings import Settings
 
-__all__ = ["RouteErrors", "LoopbackHosts", "send_error", "host_name", "is_loopback_name"]
+__all__ = ["RouteErrors", "LoopbackHosts", "CorsPolicy", "ApiKeyGate", "BodyLimit", "send_error", "host_name",
+           "is_loopback_name"]
 
 #: path prefixes that belong to the API: unmatched requests there never reach the mounted chat
 API_PREFIXES = ("/v1/", "/healthz", "/readyz")
@@ -30,7 +38,7 @@ async def send_error(send: Send, status: int, body: dict[str, object], headers: 
     """A complete JSON error response, written straight to the ASGI channel."""
     data = json.dumps(body, ensure_ascii=False).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": data})
 
@@ -113,3 +121,126 @@ class LoopbackHosts:
         header = raw.decode("latin-1").strip().lower()
         name = host_name(header)
         return is_loopback_name(name) or name in self.allowed or header in self.allowed
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class CorsPolicy:
+    """Cross-origin requests only from the configured origins and never credentialed (the API's key travels
+    in a header the page must hold, not in cookies); every other CORS header, Gradio's included, removed."""
+
+    def __init__(self, app: ASGIApp, *, origins: Iterable[str]) -> None:
+        self.app = app
+        self.origins = {o.strip().rstrip("/").lower() for o in origins if o.strip()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = (_header(scope, b"origin") or "").strip().rstrip("/").lower()
+        allowed = bool(origin) and (origin in self.origins or "*" in self.origins)
+        if allowed and scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                *self._allow(origin), (b"access-control-allow-methods", b"GET, POST, DELETE"),
+                (b"access-control-allow-headers", b"authorization, content-type"),
+                (b"access-control-max-age", b"600"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def filtered(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+                message = {**message, "headers": kept + (self._allow(origin) if allowed else [])}
+            await send(message)
+
+        await self.app(scope, receive, filtered)
+
+    @staticmethod
+    def _allow(origin: str) -> list[tuple[bytes, bytes]]:
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+
+
+class ApiKeyGate:
+    """With a key set, a request for a protected path without the right Bearer key gets its 401 before any
+    byte of its body is read (``Connection: close``, so the rest of an upload is never taken in)."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.key = settings.api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.key and scope["type"] == "http" and is_protected(scope.get("path", "")):
+            error = key_error(_header(scope, b"authorization"), self.key)
+            if error is not None:
+                headers = [*error.headers.items(), ("connection", "close")]
+                await send_error(send, error.http_status, error_body(error.code, error.message, error.hint), headers)
+                return
+        await self.app(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    """Raised inside ``receive`` once the body passes its limit: whatever the app was reading stops there."""
+
+
+class BodyLimit:
+    """Refuse bodies over the limit (413): at once by Content-Length, else by counting the bytes as they arrive,
+    so a chunked body is never read past its limit. The app's own answer to a cut-off body is replaced."""
+
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    def limit_for(self, path: str) -> int:
+        """Uploads (the API's and the chat's) get the upload limit; every other API body the JSON limit."""
+        api = path == "/v1" or path.startswith(API_PREFIXES)
+        return self.json_limit if api and path.rstrip("/") != "/v1/documents" else self.upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        length = _header(scope, b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            await self._refuse(send, f"the request body is {int(length)} bytes", limit)
+            return
+        await self._counted(scope, receive, send, limit)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        state = {"read": 0, "over": False, "started": False}
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["read"] += len(message.get("body", b""))
+                if state["read"] > limit:
+                    state["over"] = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["over"]:
+                return  # the app's answer to a body it could not finish (400, 500) gives way to the 413
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["started"]:
+            await self._refuse(send, f"the request body passed {limit} bytes", limit)
+
+    @staticmethod
+    async def _refuse(send: Send, what: str, limit: int) -> None:
+        body = error_body("request_too_large", f"{what}; the limit is {limit}",
+                          "send less: shorten the question or upload fewer/smaller files (SANAD_MAX_UPLOAD_MB, "
+                          "SANAD_MAX_UPLOAD_FILES)")
+        await send_error(send, 413, body, [("connection", "close")])

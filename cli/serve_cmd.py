@@ -63,12 +63,14 @@ def register(app: typer.Typer) -> None:
         """Run the HTTP API (/v1, OpenAI-compatible /v1/chat/completions, /openapi.json) with the chat at /."""
         import uvicorn
 
+        from api.server import server_options
+
         st = state(ctx)
         bind_host, bind_port = host or st.settings.host, port or st.settings.port
         check_bind(bind_host, st.settings, allow_remote_without_key)
         server = build_server(st.service(), st.settings, host=bind_host, port=bind_port)
         err(f"sanad: serving on http://{bind_host}:{bind_port}  (chat at /, API at /v1, docs at /docs)")
-        uvicorn.run(server, host=bind_host, port=bind_port, log_level="warning")
+        uvicorn.run(server, host=bind_host, port=bind_port, log_level="warning", **server_options())
 
     @app.command("ui")
     @handle_errors

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         "also answers (e.g. a local reverse proxy's name). Unset: only localhost, 127.0.0.1 and [::1]; any other "
         "Host header gets 403 (DNS rebinding).",
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Web origins, comma-separated (e.g. https://app.example), whose pages may call the HTTP API "
+        "from a browser (CORS, never with cookies: the page sends the API key itself); `*` allows any. Unset: "
+        "no cross-origin access, to the API or the chat.",
+    )
 
     # --- paths ---------------------------------------------------------------------------------
     prompts_dir: Path | None = Field(None, description="Folder of prompt templates. Unset: the templates shipped "
@@ -128,7 +134,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
