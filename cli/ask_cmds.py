@@ -107,6 +107,10 @@ def ask(
         print_json(service.ask(question, filters=filters, k=k, extractive=extractive).to_dict())
         return
     _stream_to_terminal(service.stream(question, filters=filters, k=k, extractive=extractive))
+    from rag.timeline import is_timeline_question
+
+    if is_timeline_question(question):  # "how did X develop": the dated events answer it better
+        err(f'tip: for the dated events, oldest first: sanad timeline "{question}"')
 
 
 @handle_errors(interrupted=INTERRUPTED_CHAT)

@@ -23,6 +23,7 @@ from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.keyword import BM25Index
 from rag.service import Sanad
 from rag.settings import Settings
+from rag.types import Answer
 from tests.fakes.memory_store import HashEmbedder, MemoryStore
 from tests.fakes.ollama_server import FakeOllama
 
@@ -180,3 +181,22 @@ def test_cli_bad_dates_exit_2_with_a_clear_message(run_cli, args: tuple[str, ...
     result = run_cli("timeline", QUERY, *args)
     assert result.exit_code == 2
     assert "Traceback" not in result.output and ("date" in result.output)
+
+
+class _Answering:
+    """Stands in for the facade on `sanad ask`: one short answer."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        yield Answer("نقل الجنود إلى روسيا.", (), True, False, "extractive", None)
+
+
+@pytest.mark.parametrize(("question", "tip"), [(QUERY, True), ("timeline of NATO and Libya", True),
+                                               ("كم جنديا نقلوا إلى روسيا؟", False)])
+def test_ask_offers_the_timeline_for_a_how_did_it_develop_question(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                    question: str, tip: bool) -> None:
+    monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(AppState, "service", lambda self, **kwargs: _Answering())
+    cli_main._register_commands()
+    result = CliRunner().invoke(cli_main.app, ["ask", question])
+    assert result.exit_code == 0, result.output
+    assert (f'sanad timeline "{question}"' in result.stderr) is tip
