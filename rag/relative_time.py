@@ -7,7 +7,8 @@ sure; everything else is left out (a relative phrase) or left partial (a day and
 - days: أمس / البارحة / يوم أمس (day-1), أول أمس / أمس الأول (day-2), اليوم (the day), غدا / يوم الغد (day+1),
   بعد غد (day+2), English yesterday / today / tomorrow. A weekday named with them ("اليوم الخميس", "أمس
   الأربعاء") must fall on that day, else nothing is resolved. "اليوم" followed by another definite word
-  ("اليوم العالمي", "اليوم الأول") or after "ذلك / نفس / ذات / هذا" is not today.
+  ("اليوم العالمي", "اليوم الأول"), after "ذلك / نفس / ذات / هذا", "في" ("ألف عملية في اليوم": per day),
+  "خلال / طوال" (during the day) or in a media name ("روسيا اليوم") is not today.
 - a weekday with الماضي / الفارط / المنقضي (the most recent such weekday strictly before the date) or المقبل /
   القادم (the next one strictly after); a bare weekday ("يوم الخميس") is never resolved: news reports
   Wednesday's ruling on Thursday and Monday's on Friday.
@@ -61,7 +62,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(p, re.
     ("unit", rf"{_B}(?P<mod_en>last|next|this)\s+(?P<unit>week|month|year){_E}"),
     ("month", rf"{_B}(?:شهر\s+)?(?P<mname>{_MN})\s+(?P<mod>{_PAST}|{_NEXT}|{_THIS}){_E}"),
 ))
-_NOT_TODAY_BEFORE = re.compile(r"(?:ذلك|نفس|ذات|هذا|تلك)\s*$")
+# 'ذلك اليوم' (that day), 'في اليوم' (per day: 'ألف عملية في اليوم'), 'خلال اليوم' (during the day, any day),
+# media named '... اليوم' (روسيا اليوم)
+_NOT_TODAY_BEFORE = re.compile(r"(?:^|\s)(?:ذلك|نفس|ذات|هذا|تلك|في|خلال|طوال|طيله|روسيا|اخبار|المصري|فلسطين|المغرب)\s*$")
 _DEFINITE_AFTER = re.compile(r"\s+(?!الي\b)(?:[وفبل]?ال|لل)\w")  # 'اليوم إلى' is still today
 _DEFINITE_BEFORE = re.compile(r"(?:^|\s)(?:[وفبلك]?ال|لل)\w+\s+$")
 _MODIFIER_AFTER = re.compile(rf"\s+(?P<mod>{_PAST}|{_NEXT}|{_THIS}){_E}")
@@ -141,7 +144,7 @@ def _is_today(match: re.Match[str], norm: str) -> bool:
     elsewhere ('ذلك اليوم', 'نفس اليوم'); a weekday after it is checked against the date instead."""
     if match.group("wd"):
         return True
-    if _NOT_TODAY_BEFORE.search(norm[max(0, match.start() - 8):match.start()]):
+    if _NOT_TODAY_BEFORE.search(norm[max(0, match.start() - 10):match.start()]):
         return False
     return not _DEFINITE_AFTER.match(norm, match.end())
 

@@ -50,6 +50,9 @@ def test_relative_phrase_is_resolved_against_the_publication_date(text: str, iso
     "أعلن اليوم الخميس",  # today is Friday
     "احتفل العالم باليوم العالمي للطفل",
     "في ذلك اليوم",
+    "تنفذ الفرق أكثر من ألف عملية مراقبة في اليوم",  # per day
+    "أفادت وكالة أنباء روسيا اليوم أن",  # a media name
+    "أهم وجبة غذائية خلال اليوم هي الفطور",  # during the day, any day
     "الأمين العام الحالي للأمم المتحدة",  # 'العام' = general
     "اجتمعوا يوم الخميس",  # a bare weekday: news reports Thursday's meeting on Friday
     "في نوفمبر الماضي",  # the publication month itself: this month or a year ago
