@@ -19,7 +19,8 @@ The second table scores relative time ("أمس", "الشهر الماضي", "12 
 whose expected dates were written by hand (tests/fixtures/relative_time.jsonl, scored as in
 tests/unit/test_relative_time.py): matched = resolved to the expected date, missed = a date was expected and
 none given, wrong = a different date or one where none may be given, kept unresolved = phrases that must stay
-unresolved and did.
+unresolved and did. The third table asks what a year rule for a month or day-month written bare ("15 ديسمبر",
+"شهر جويلية") would do on the same sentences; Sanad gives them no year.
 
     .venv/bin/python benchmarks/dates.py [--corpus DIR] [--tsv FILE] [--show-wrong]
 """
@@ -28,14 +29,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.dates import find_dates, iso_or_none  # noqa: E402
+from rag import arabic  # noqa: E402
+from rag.dates import MONTH_NAMES, find_dates, iso_or_none  # noqa: E402
 from rag.ingestion.published import dateline  # noqa: E402
 from rag.ingestion.readers import load_file  # noqa: E402
 from tests.unit.test_relative_time import load_fixture, score  # noqa: E402
@@ -113,6 +117,41 @@ def run(corpus: Path, tsv: Path, show_wrong: bool) -> dict[str, int]:
     return counts
 
 
+def bare_year_rules(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """The fixture's months and day-months written with no year and no الماضي/الجاري/المقبل, given a year by
+    two candidate rules: [right, wrong] each (a date where the fixture expects none is wrong). Sanad uses
+    neither: it leaves them without a year."""
+    out = {"most recent on or before publication": [0, 0], "nearest to publication": [0, 0]}
+    for row in rows:
+        pub = dt.date.fromisoformat(row["published"])
+        for item in row["expected"]:
+            bare = _bare(item["words"])
+            if bare is None:
+                continue
+            month, day = bare
+            if month == 2 and day == 29:
+                continue  # not every year has one
+            dates = [dt.date(pub.year + k, month, day or 1) for k in (-1, 0, 1)]
+            recent = max(d for d in dates if d <= pub or (day is None and (d.year, d.month) == (pub.year, pub.month)))
+            nearest = min(dates, key=lambda d: abs((d - pub).days))
+            for rule, got in zip(out, (recent, nearest)):
+                iso = got.isoformat() if day else got.isoformat()[:7]
+                out[rule][iso != item["iso"]] += 1
+    return out
+
+
+def _bare(words: str) -> tuple[int, int | None] | None:
+    """(month, day or None) when ``words`` state a month or day-month without a year or a modifier."""
+    norm = arabic.normalize(words)
+    if re.search(r"الماضي|الجاري|الحالي|المقبل|القادم|الفارط|[12]\d{3}", norm):
+        return None
+    partial = [m for m in find_dates(words) if m.partial and m.month]
+    if partial:
+        return partial[0].month or 0, partial[0].day
+    months = [MONTH_NAMES[w] for w in norm.split() if w in MONTH_NAMES and not w.isascii()]
+    return (months[0], None) if months else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEV / "corpus_news_dev")
@@ -134,6 +173,9 @@ def main() -> None:
           f"| {len(r['wrong'])} | {len(r['unresolved_ok'])} |")
     if args.show_wrong:
         print("\n".join(f"RELATIVE {line}" for line in r["wrong"] + r["missed"]))
+    print("\n| a month or day-month with no year, given one by | right | wrong |\n|---|---|---|")
+    for rule, (right, wrong) in bare_year_rules(rows).items():
+        print(f"| {rule} | {right} | {wrong} |")
 
 
 if __name__ == "__main__":
