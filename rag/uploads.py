@@ -158,7 +158,9 @@ def keep_uploads(data_dir: Path, paths: Sequence[Path], sources: Mapping[Path, s
         copy.parent.mkdir()
         shutil.copyfile(source, copy)
     names = {str(copy.relative_to(folder)): labels[source] for source, copy in copies.items()}
-    (folder / _OWNER).write_text(json.dumps({"lease": lease(), "files": names}, ensure_ascii=False), encoding="utf-8")
+    owner = folder / f".{_OWNER}"  # written last, by rename: a folder with an owner holds every file whole
+    owner.write_text(json.dumps({"lease": lease(), "files": names}, ensure_ascii=False), encoding="utf-8")
+    owner.replace(folder / _OWNER)
     kept = {**{p: s for p, s in labels.items() if p not in copies}, **{c: labels[p] for p, c in copies.items()}}
     return KeptUploads([copies.get(Path(p), Path(p)) for p in paths], kept, folder)
 

@@ -628,3 +628,30 @@ def test_an_upload_never_replaces_a_folder_file_or_another_upload_of_that_stem(c
     assert again[0].status == "updated"  # the same upload name is an update
     assert pipe.store.docs["doc0"][0].source == str(corpus / "doc0.txt")
     assert_consistent(pipe)
+
+
+def test_an_upload_killed_mid_run_is_ingested_by_the_next_run(corpus: Path, tmp_path: Path) -> None:
+    import json
+
+    from rag.uploads import keep_uploads
+
+    pipe = make(FakeEmbedder())
+    staged = tmp_path / "staged" / "تقرير.txt"
+    staged.parent.mkdir()
+    staged.write_text("عنوان تقرير\nخبر مرفوع", encoding="utf-8")
+    kept = keep_uploads(DATA_DIR[-1], [staged], {staged: "upload:تقرير.txt"})  # a run that then died
+    shutil.rmtree(staged.parent)  # the API's temp folder is gone with it
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        live = keep_uploads(DATA_DIR[-1], [kept.paths[0]], {kept.paths[0]: "upload:آخر.txt"})
+        assert live.folder is not None
+        owner = json.loads((live.folder / "owner.json").read_text(encoding="utf-8"))
+        (live.folder / "owner.json").write_text(json.dumps({**owner, "lease": lease(writer.pid)}), encoding="utf-8")
+        report = pipe.ingest([corpus])
+    finally:
+        writer.kill()
+        writer.wait()
+    assert "تقرير" in report.added and pipe.store.docs["تقرير"][0].source == "upload:تقرير.txt"
+    assert kept.folder is not None and not kept.folder.exists(), "the kept copy goes once it is in the index"
+    assert live.folder.exists(), "an upload whose writer still runs is not taken over"
+    assert_consistent(pipe)
