@@ -148,8 +148,8 @@ def pick_sentences(topic: str, hits: Sequence[Hit], *, translated: str | None = 
         rows = _by_meaning(topic, texts[:MEANING_PASSAGES], embedder)
     found = [c for hit, row in zip(hits, rows) for c in _carried(hit, row) if c.score > 0 and not _is_title(c)]
     best = max((c.score for c in found), default=0.0)
-    kept = [c for c in found if c.score >= EVENT_RATIO * best]
-    return _unrepeated(sorted(kept, key=lambda c: (not c.dated, -c.score)))[:MAX_EVENTS]
+    kept = _unrepeated(sorted((c for c in found if c.score >= EVENT_RATIO * best), key=lambda c: (not c.dated, -c.score)))
+    return sorted(kept, key=lambda c: -c.score)[:MAX_EVENTS]
 
 
 def _carried(hit: Hit, row: Sequence[tuple[int, int, float]]) -> list[_Candidate]:
@@ -216,20 +216,29 @@ def _same_text(sentence: str) -> str:
 
 
 def make_events(candidates: Sequence[_Candidate]) -> tuple[list[TimelineEvent], list[TimelineEvent]]:
-    """(dated oldest first, undated in article order); citations numbered 1.. across both, in that
-    order. The same sentence from several outlets (copies not clustered) is one event."""
-    rows: list[tuple[_Dating, _Candidate]] = []
-    texts: set[str] = set()
-    for cand in sorted(candidates, key=lambda c: (c.hit.chunk.doc_id, c.span)):
-        sentence = cand.hit.chunk.text[cand.start:cand.end]
-        if (norm := _same_text(sentence)) in texts:
-            continue
-        texts.add(norm)
-        rows.append((date_event(sentence, cand.hit.chunk.published), cand))
+    """(dated oldest first, undated in article order); citations numbered 1.. across both, in that order."""
+    rows = [(date_event(c.hit.chunk.text[c.start:c.end], c.hit.chunk.published), c) for c in _one_per_sentence(candidates)]
     dated = sorted((r for r in rows if r[0].date is not None), key=lambda r: (r[0].key, r[1].hit.chunk.doc_id, r[1].span))
-    undated = [r for r in rows if r[0].date is None]
+    undated = sorted((r for r in rows if r[0].date is None), key=lambda r: (r[1].hit.chunk.doc_id, r[1].span))
     events = [_event(n, dating, cand) for n, (dating, cand) in enumerate([*dated, *undated], start=1)]
     return events[:len(dated)], events[len(dated):]
+
+
+def _one_per_sentence(candidates: Sequence[_Candidate]) -> list[_Candidate]:
+    """The same sentence from several outlets (copies that near-duplicate detection did not cluster, e.g. a
+    wire sentence inside different articles) is one event: the earliest-published copy (then the lowest
+    doc id), the others listed as its ``also``."""
+    first: dict[str, _Candidate] = {}
+    for cand in sorted(candidates, key=lambda c: (c.hit.chunk.published is None, c.hit.chunk.published or "",
+                                                   c.hit.chunk.doc_id, c.span)):
+        norm = _same_text(cand.hit.chunk.text[cand.start:cand.end])
+        kept = first.setdefault(norm, cand)
+        doc_ids = {kept.hit.chunk.doc_id, *(m.doc_id for m in kept.hit.also)}
+        if cand.hit.chunk.doc_id not in doc_ids:
+            c = cand.hit.chunk
+            copy = SameStory(c.doc_id, kept.hit.chunk.doc_id, c.title, c.source, c.published)
+            first[norm] = replace(kept, hit=replace(kept.hit, also=(*kept.hit.also, copy)))
+    return list(first.values())
 
 
 def _event(n: int, dating: _Dating, cand: _Candidate) -> TimelineEvent:

@@ -116,10 +116,14 @@ def test_one_event_per_story_when_outlets_copy_it() -> None:
     assert [s.doc_id for s in deal[0].citation.also] == ["d"]
 
 
-def test_the_same_sentence_from_unclustered_outlets_is_one_event() -> None:
-    articles = {"c": ("2016-03", DEAL), "x": ("2016-04", DEAL)}
+def test_the_same_sentence_from_unclustered_outlets_is_one_event_from_the_first_to_publish() -> None:
+    articles = {"a": ("2016-04", f"{DEAL} {FRIEND}"), "x": ("2016-03", DEAL), "b": (None, DEAL)}
     timeline = _timeliner(articles).timeline(TOPIC, summarize=False)
-    assert [(e.citation.doc_id, e.date) for e in timeline.events] == [("c", "2016-03")]
+    assert [(e.citation.doc_id, e.date, e.citation.quote) for e in timeline.events] == [
+        ("x", "2016-03", DEAL), ("a", "2016-04", FRIEND)]
+    assert timeline.undated == ()
+    assert [(s.doc_id, s.cluster, s.published) for s in timeline.events[0].citation.also] == [
+        ("a", "x", "2016-04"), ("b", "x", None)]
 
 
 def test_summary_cites_events_by_their_numbers() -> None:
@@ -210,3 +214,21 @@ def test_the_facade_checks_the_query_and_builds_a_timeliner() -> None:
     assert list(data) == ["query", "events", "undated", "summary", "summary_citations", "model", "notes",
                           "timings_ms"]
     assert list(data["events"][0]) == ["date", "precision", "date_basis", "stated", "citation"]
+
+
+def test_an_article_gives_at_most_three_events_its_dated_sentences_first() -> None:
+    sentences = ["حفتر وروسيا وحفتر وروسيا.", "وقال حفتر إن روسيا شريك.", "وأكد حفتر أن روسيا حليف.",
+                 "ورحب حفتر بدعم روسيا.", "وسافر إلى هناك في مارس 2015."]
+    timeline = _timeliner({"a": ("2016-01-01", " ".join(sentences))}).timeline(TOPIC, summarize=False)
+    quotes = _quotes((*timeline.events, *timeline.undated))
+    assert len(quotes) == 3 and "وسافر إلى هناك في مارس 2015." in quotes  # follows a sentence about the topic
+    assert timeline.events[0].date == "2015-03"
+
+
+def test_the_title_is_no_event() -> None:
+    title, body = "حفتر وروسيا", "وقال حفتر إن روسيا صديق قديم."
+    text = f"{title}\n\n{body}"
+    chunk = Chunk(chunk_id="t:0", doc_id="t", title=title, text=text, start=0, end=len(text), ordinal=0,
+                  source="t.txt", published="2016-02-02")
+    timeline = Timeliner(FakeRetriever([Hit(chunk=chunk, score=1.0)]), None, PromptLibrary()).timeline(TOPIC)
+    assert _quotes(timeline.events) == [body]
