@@ -17,15 +17,11 @@ from api import create_app
 from cli import main as cli_main
 from cli.common import AppState
 from rag.generation.llm import OllamaLLM
-from rag.ingestion.pipeline import IngestPipeline
-from rag.profile import CONSERVATIVE
-from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.keyword import BM25Index
 from rag.service import Sanad
 from rag.settings import Settings
 from rag.types import Answer
-from tests.fakes.memory_store import HashEmbedder, MemoryStore
 from tests.fakes.ollama_server import FakeOllama
+from tests.unit.test_date_surfaces import build
 
 #: file name -> text; the file name dates the article (or not: "undated-")
 ARTICLES = {
@@ -41,16 +37,6 @@ DATED = [("2016-06", "2017-03-01-recall"), ("2016-11-29", "2016-11-29-moscow"),
          ("2017-01-12", "2017-01-12-carrier")]
 
 
-def build(tmp_path: Path, llm: Any = None) -> Sanad:
-    settings = Settings(data_dir=tmp_path / "data", max_per_doc=0, top_k=10, candidates=20, refusal_threshold=0.0)
-    store, embedder = MemoryStore(), HashEmbedder()
-    keyword = BM25Index(tmp_path / "kw", store)
-    retriever = HybridRetriever(store, keyword, embedder, settings, profile=CONSERVATIVE)
-    return Sanad(store=store, ingestor=IngestPipeline(store, keyword, embedder, settings), retriever=retriever,
-                 answerer=None, embedder=embedder, llm=llm, embed_model="hash", embed_error=None,  # type: ignore[arg-type]
-                 chroma_mode="embedded", ollama_host="http://127.0.0.1:9", ollama_model="none")
-
-
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "articles"
@@ -61,7 +47,8 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def _service(tmp_path: Path, corpus: Path, llm: Any = None) -> Sanad:
-    sanad = build(tmp_path, llm)
+    sanad = build(tmp_path)  # the date-surfaces stack: ingest pipeline, BM25 + hashed vectors, memory store
+    sanad.llm = llm
     assert not sanad.ingest([corpus]).failed
     return sanad
 
