@@ -35,6 +35,7 @@ from rag.types import Answer, AnswerDelta
 __all__ = ["openai_router", "MODEL_ID", "sources_text", "finish_reason"]
 
 MODEL_ID = "sanad"
+_MODEL = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "sanad"}
 openai_router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_key)])
 log = logging.getLogger("sanad.api")
 
@@ -58,7 +59,14 @@ def finish_reason(answer: Answer) -> str:
 
 @openai_router.get("/models", summary="The one model this server offers")
 def list_models() -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "sanad"}]}
+    return {"object": "list", "data": [_MODEL]}
+
+
+@openai_router.get("/models/{model_id}", summary="The model, as OpenAI clients' models.retrieve asks for it")
+def retrieve_model(model_id: str) -> dict[str, Any]:
+    if model_id != MODEL_ID:
+        raise ApiError(404, "model_not_found", f"unknown model {model_id[:100]!r}", hint=f"use model {MODEL_ID!r}")
+    return _MODEL
 
 
 def _question_and_history(body: ChatCompletionRequest) -> tuple[str, tuple[Any, ...]]:

@@ -68,7 +68,7 @@ def test_a_surrogate_pair_escape_is_ordinary_text(client):
 
 # --- unknown routes and wrong methods on the served app -------------------------------------------
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/v1/models/sanad"), ("GET", "/v1/nope"), ("GET", "/v1/documents/..%2f..%2fetc%2fpasswd"),
+    ("GET", "/v1/nope"), ("GET", "/v1/models/sanad/x"), ("GET", "/v1/documents/..%2f..%2fetc%2fpasswd"),
     ("POST", "/v1"),
 ])
 def test_unknown_api_routes_are_404_in_the_error_shape(served, method, path):
@@ -83,6 +83,22 @@ def test_wrong_methods_are_405_with_allow(served, method, path, allow):
     resp = served.request(method, path)
     assert_error(resp, 405, "method_not_allowed")
     assert set(resp.headers["allow"].split(", ")) == set(allow.split(", "))
+
+
+@pytest.mark.parametrize("method, path, code", [
+    ("DELETE", "/v1/documents/..%2F..%2Fdoc0", "not_found"), ("GET", "/v1/documents/..%2f..%2fetc%2fpasswd", "not_found"),
+    ("GET", "/v1/documents/%2e%2e", "document_not_found"), ("DELETE", "/v1/documents/..%5cdoc0", "document_not_found"),
+    ("GET", "/v1/documents/" + "d" * 5000, "document_not_found"),
+])
+def test_traversal_and_odd_ids_are_404_in_the_error_shape_and_touch_nothing(served, method, path, code):
+    assert_error(served.request(method, path), 404, code)
+    assert served.get("/v1/documents").json()["count"] == 1
+
+
+def test_models_retrieve_answers_the_one_model_and_404s_others(served):
+    assert served.get("/v1/models/sanad").json() == served.get("/v1/models").json()["data"][0]
+    error = assert_error(served.get("/v1/models/gpt-4o"), 404, "model_not_found")
+    assert "'sanad'" in error["hint"]
 
 
 def test_routes_still_answer_through_the_served_app(served):
