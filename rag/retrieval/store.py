@@ -89,12 +89,14 @@ class ChromaStore:
         return self._lv
 
     def _guard(self, action: str, call: Callable[[], _T]) -> _T:
-        """Run one Chroma call; translate its failures (server down, bad input) into StoreError."""
+        """Run one Chroma call; translate its failures (server down, bad input) into StoreError (503).
+        A Chroma server that went away raises httpx's errors, which are not OSErrors."""
+        import httpx
         from chromadb.errors import ChromaError
 
         try:
             return call()
-        except (ChromaError, ValueError, OSError) as exc:
+        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
             raise StoreError(
                 f"Chroma failed to {action}: {_first_line(exc)}",
                 hint=f"check that the index at {self.location} is reachable and not used by another version",
