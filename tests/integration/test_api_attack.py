@@ -278,3 +278,33 @@ def test_readyz_reports_an_unreadable_ollama_and_stays_ready(real, fresh, tags, 
     assert body["status"] == "ready" and body["ollama_ready"] is False and body["ollama_status"] == "error"
     assert "cannot read" in body["ollama_detail"]
     _no_traceback(caplog)
+
+
+# --- Chroma gone mid-run ------------------------------------------------------------------------------------
+def test_a_chroma_server_that_dies_is_a_503_on_every_route(chroma_server, tmp_path, caplog):
+    import os
+    import signal
+
+    from fastapi.testclient import TestClient
+
+    from rag.wiring import build_service
+    from tests.conftest import SEEDS, minilm_dir
+
+    settings = Settings(data_dir=tmp_path / "data", chroma_host=chroma_server.host,  # type: ignore[call-arg]
+                        chroma_port=chroma_server.port, embed_model=str(minilm_dir()), dense_weight=0.0)
+    service = build_service(settings)
+    assert not service.ingest([SEEDS]).failed
+    client = TestClient(create_app(service, settings), base_url="http://127.0.0.1:8321",
+                        raise_server_exceptions=False)
+    assert client.get("/v1/documents").json()["count"] == 5
+    os.kill(chroma_server.pid, signal.SIGKILL)
+    caplog.set_level(logging.INFO)
+    calls = [("GET", "/readyz", {}), ("GET", "/v1/documents", {}), ("GET", "/v1/search", {"params": {"q": "حفتر"}}),
+             ("POST", "/v1/ask", {"json": {"question": "من استقبل حفتر؟", "extractive": True}}),
+             ("GET", "/v1/documents/x", {}), ("DELETE", "/v1/documents/x", {}),
+             ("POST", "/v1/documents", {"files": {"files": ("a.txt", "عنوان\n\n" + "نص المقال هنا. " * 20)}})]
+    for method, path, kwargs in calls:
+        resp = client.request(method, path, **kwargs)
+        assert resp.status_code == 503, (path, resp.text)
+        assert resp.json()["error"]["code"] == "store_error" and "Chroma" in resp.json()["error"]["message"]
+    _no_traceback(caplog)
