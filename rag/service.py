@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
+from rag import arabic
 from rag.errors import DocumentNotFoundError, InvalidQuestionError
 from rag.ports import LLM, Embedder, VectorStore
 from rag.types import (
@@ -197,6 +198,8 @@ class Sanad:
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestionError("the question is empty", hint="type a question")
+        if not arabic.tokenize(question):  # zero-width or control characters, marks, punctuation: nothing to search
+            raise InvalidQuestionError("the question has no words in it", hint="type a question in words")
         if len(question) > self.max_question_chars:
             raise InvalidQuestionError(
                 f"the question is {len(question)} characters long; the limit is {self.max_question_chars}",
