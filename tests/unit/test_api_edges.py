@@ -163,3 +163,17 @@ def test_allowed_hosts_reads_a_comma_list(monkeypatch, make_settings):
 ])
 def test_host_header_parsing(header, name, loop):
     assert host_name(header) == name and is_loopback_name(name) is loop
+
+
+# --- questions with nothing in them -----------------------------------------------------------------------
+@pytest.mark.parametrize("question", ["\u200b", "\u200f\u200e\u200b", "\x01\x02\x7f", "؟؟ !!", "\u0651\u064e", "ـــ"])
+def test_a_question_without_words_is_a_422_not_an_answer(client, question):
+    error = assert_error(client.post("/v1/ask", json={"question": question}), 422, "invalid_question")
+    assert "no words" in error["message"]
+    assert_error(client.get("/v1/search", params={"q": question}), 422, "invalid_question")
+    chat = {"model": "sanad", "messages": [{"role": "user", "content": question}]}
+    assert_error(client.post("/v1/chat/completions", json=chat), 422, "invalid_question")
+
+
+def test_a_one_word_question_is_still_a_question(client):
+    assert client.post("/v1/ask", json={"question": "حفتر"}).status_code == 200
