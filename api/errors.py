@@ -30,6 +30,17 @@ _STATUS_CODES = {
 }
 
 
+#: what to do about FastAPI's and Starlette's own errors, which carry no hint
+_STATUS_HINTS = {
+    400: "send the body as valid UTF-8 JSON (or multipart for uploads); see /openapi.json",
+    401: "send the header 'Authorization: Bearer <SANAD_API_KEY>'",
+    404: "see /docs for the API's routes",
+    405: "see /docs for the methods each route takes",
+    413: "send less",
+    415: "send JSON with 'Content-Type: application/json'",
+}
+
+
 class ApiError(RagError):
     """An error decided by the API layer itself (auth, upload limits, unknown model)."""
 
@@ -81,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        body = error_body(code, str(exc.detail), None)
+        body = error_body(code, str(exc.detail), _STATUS_HINTS.get(exc.status_code))
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:

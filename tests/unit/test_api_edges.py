@@ -177,3 +177,15 @@ def test_a_question_without_words_is_a_422_not_an_answer(client, question):
 
 def test_a_one_word_question_is_still_a_question(client):
     assert client.post("/v1/ask", json={"question": "حفتر"}).status_code == 200
+
+
+# --- bodies that are not what the route reads ---------------------------------------------------------------
+@pytest.mark.parametrize("raw, status, code", [
+    (b'{"question": "\xff\xfe"}', 400, "bad_request"),  # not UTF-8
+    (b'{"a":' * 50000 + b"1" + b"}" * 50000, 400, "bad_request"),  # nested past the JSON parser's depth
+    (b"[1, 2]", 422, "validation_error"), (b'{"question": 5}', 422, "validation_error"),
+    (b"nul\x00", 422, "validation_error"), (b"", 422, "validation_error"),
+])
+def test_hostile_json_bodies_are_4xx_with_a_hint(client, raw, status, code):
+    resp = client.post("/v1/ask", content=raw, headers={"content-type": "application/json"})
+    assert assert_error(resp, status, code)["hint"]
