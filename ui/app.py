@@ -5,6 +5,7 @@ Gradio 6 takes css/head at launch or mount time, so callers pass ``launch_option
 
 Client API (``gradio_client``): ``/ask`` (question, history, extractive, optional published_from/to)
 -> the checked answer as data (finish_reason says whether it stopped early; citations carry outlet, date, also),
+``/timeline`` (query, optional published_from/to, summarize) -> the Timeline's to_dict (``ui.timeline_tab``),
 ``/documents`` -> the indexed articles, ``/upload`` (files) -> (report, per-file results), ``/remove``
 (doc id, any string) -> (message, {"removed": id}). Bad calls get a ``gr.Error`` with a clear message.
 Queues: answers share one group, writes another (one at a time, like the facade's lock), and "New chat"
@@ -28,6 +29,7 @@ from rag.types import Answer, AnswerDelta, Article, SearchFilters, Turn
 from ui import render
 from ui.filters import DATE_HINT, date_error_text, date_filters
 from ui.style import UI_CSS, UI_HEAD
+from ui.timeline_tab import TimelineHandlers, timeline_tab, wire_timeline
 
 __all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
 
@@ -264,9 +266,12 @@ def build_ui(service: Sanad, settings: Settings) -> gr.Blocks:
         status = gr.HTML(elem_id="sanad-status")
         with gr.Tab("المحادثة · Chat"):
             chat_parts = _chat_tab(render.example_questions(service.documents()))
+        with gr.Tab("التسلسل الزمني · Timeline", elem_id="sanad-timeline-tab"):
+            timeline_parts = timeline_tab()
         with gr.Tab("المقالات · Articles", elem_id="sanad-articles-tab"):
             docs_parts = _documents_tab()
         _wire(handlers, status, chat_parts, docs_parts)
+        wire_timeline(TimelineHandlers(service), timeline_parts, _ANSWERING)
         demo.load(handlers.refresh, None, [status, chat_parts["examples"], docs_parts["table"], docs_parts["doc_id"]],
                   api_visibility="private", concurrency_limit=None, concurrency_id="sanad-read")
     return demo
@@ -315,12 +320,16 @@ def _documents_tab() -> dict[str, Any]:
             "table": table, "doc_id": doc_id, "remove": remove, "remove_result": remove_result, "removed": removed}
 
 
+#: answers and timelines (both may call the LLM) share one queue group
+_ANSWERING: dict[str, Any] = {"concurrency_id": "sanad-ask", "concurrency_limit": 2}
+
+
 def _wire(h: _Handlers, status: gr.HTML, c: dict[str, Any], d: dict[str, Any]) -> None:
     """Answers share a queue group, writes another (one at a time); reads and "New chat" never wait."""
     refresh_out = [status, c["examples"], d["table"], d["doc_id"]]
     ask_in = [c["question"], c["chat"], c["turns"], c["extractive"], c["date_from"], c["date_to"]]
     ask_out = [c["question"], c["chat"], c["turns"], c["sources"]]
-    answering = {"concurrency_id": "sanad-ask", "concurrency_limit": 2}
+    answering = _ANSWERING
     asked = c["ask"].click(h.respond, ask_in, ask_out, api_name="chat", api_visibility="undocumented", **answering)
     submitted = c["question"].submit(h.respond, ask_in, ask_out, api_visibility="private", **answering)
     c["clear"].click(lambda: ([], [], render.sources_html(None, {})), None, [c["chat"], c["turns"], c["sources"]],

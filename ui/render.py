@@ -97,8 +97,8 @@ def stopped_html(finish_reason: str, lang: str, why: str | None = None) -> str:
     texts = _STOPPED.get(finish_reason)
     if texts is None:
         return ""
-    detail = f' <span class="sanad-why">({_WHY[lang]}: <bdi dir="auto">{html.escape(why)}</bdi>)</span>' if why else ""
-    return (f'<div class="sanad-stopped" data-finish="{finish_reason}" dir="{_lang_dir(lang)}" lang="{lang}">'
+    detail = f'<span class="sanad-why">{_WHY[lang]}: <bdi dir="auto">{html.escape(why)}</bdi></span>' if why else ""
+    return (f'<div class="sanad-stopped sanad-stopped-{finish_reason}" dir="{_lang_dir(lang)}" lang="{lang}">'
             f"{html.escape(texts[lang])}{detail}</div>")
 
 

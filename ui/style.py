@@ -52,6 +52,9 @@ table.sanad-docs td.sanad-col-source, table.sanad-docs td.sanad-col-id {{
 
 #: stopped-early notices, outlets and dates under answers, "also reported by", the date range, the timeline
 _NEWS_CSS = f"""
+.sanad-stopped[dir=rtl], .sanad-cites[dir=rtl], .sanad-banner[dir=rtl], .sanad-also[dir=rtl] {{ text-align: right; }}
+.sanad-stopped[dir=ltr], .sanad-cites[dir=ltr], .sanad-banner[dir=ltr], .sanad-also[dir=ltr] {{ text-align: left; }}
+.sanad-why {{ display: block; font-size: 0.9em; }}
 .sanad-stopped {{ background: #fff4d6; color: #6b4e00; padding: 6px 10px; border-radius: 6px; margin-top: 6px; }}
 .sanad-cites {{ margin-top: 6px; font-size: 0.9em; color: #555; line-height: 1.7; }}
 .sanad-also {{ margin-top: 6px; font-size: 0.9em; color: #555; }}
@@ -68,6 +71,8 @@ li.sanad-tl-event::before {{ content: ""; position: absolute; inset-inline-start
 .sanad-tl-body {{ flex: 1; min-width: 0; }}
 .sanad-tl-quote {{ margin: 0 0 2px; }}
 .sanad-tl-meta {{ color: #666; font-size: 0.9em; }}
+.sanad-tl-count, .sanad-tl-hint {{ color: #666; font-size: 0.9em; margin: 8px 0 0; }}
+.sanad-tl-basis {{ font-family: {_ARABIC_FONTS}; font-weight: 400; font-size: 0.8em; color: #888; }}
 .sanad-tl-event.sanad-active {{ background: #fffaf0; box-shadow: 0 0 0 2px #ffe08a; border-radius: 6px; }}
 .sanad-tl-undated li.sanad-tl-event::before {{ background: #bbb; }}
 .sanad-tl-undated ol.sanad-tl-list {{ border-inline-start-color: #ccc; }}

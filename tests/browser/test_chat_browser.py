@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.pages import open_tab
 from tests.conftest import ROOT, SEEDS, arabic_font_installed, minilm_dir, require_system
 from tests.fakes.ollama_server import FakeOllama, passages_of, prompt_of
 from tests.integration.live_server import cite_first_passage, free_port, wait_http
@@ -183,7 +184,7 @@ def test_empty_ask_says_why_nothing_happened(served, browser):
 
 
 def _articles(page: Any) -> Any:
-    page.get_by_role("tab", name="المقالات · Articles").click()
+    open_tab(page, "المقالات · Articles")
     table = page.locator("#sanad-docs table.sanad-docs")
     table.wait_for(timeout=10_000)
     page.locator("#sanad-docs tbody tr[data-doc-id]").first.wait_for(timeout=10_000)

@@ -46,11 +46,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def test_endpoints_are_named_with_named_inputs(live):
     api = live["client"].view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/ask", "/documents", "/upload", "/remove"} <= set(api)
+    assert {"/ask", "/documents", "/upload", "/remove", "/timeline"} <= set(api)
     ask = api["/ask"]["parameters"]
     assert [p["parameter_name"] for p in ask] == ["question", "history", "extractive", "published_from", "published_to"]
     assert [p["parameter_has_default"] for p in ask] == [False, True, True, True, True]  # old callers still fit
     assert [p["parameter_name"] for p in api["/remove"]["parameters"]] == ["doc_id"]
+    assert [p["parameter_name"] for p in api["/timeline"]["parameters"]] == \
+        ["query", "published_from", "published_to", "summarize"]
     assert [r["label"] for r in api["/upload"]["returns"]] == ["report", "results"]
     assert "/chat" not in api  # the chat tab's own event (HTML messages) is not the documented API
 
@@ -101,6 +103,20 @@ def test_a_date_range_limits_the_answer_to_articles_published_in_it(live, tmp_pa
         client.predict(doc_id, api_name="/remove")
 
 
+def test_timeline_returns_dated_events_oldest_first_and_undated_apart(live):
+    timeline = live["client"].predict("كيف تطورت علاقة حفتر بروسيا؟", api_name="/timeline")
+    events, undated = timeline["events"], timeline["undated"]
+    assert events or undated
+    keys = [e["date"] for e in events]
+    assert all(keys) and keys == sorted(keys)  # ISO trimmed to its precision: string order is date order
+    assert all(e["date"] is None and e["precision"] is None for e in undated)
+    numbers = [e["citation"]["n"] for e in events + undated]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for e in events + undated:  # each event is the article's own sentence at the cited offsets
+        c = e["citation"]
+        assert live["http"].get(f"/v1/documents/{c['doc_id']}").json()["text"][c["start"]:c["end"]] == c["quote"]
+
+
 def test_remove_takes_an_id_string_and_the_removed_article_is_never_cited_again(live):
     client = live["client"]
     first = client.predict(QUESTION, [], False, api_name="/ask")
@@ -124,6 +140,8 @@ def test_remove_takes_an_id_string_and_the_removed_article_is_never_cited_again(
     ("/upload", ([],), "No files chosen"),
     ("/ask", ("How many soldiers?", [], False, "2016-13", None), "Not a date in the “from” box"),
     ("/ask", ("كم جنديا؟", [], False, "2018", "2016"), "نطاق التاريخ ينتهي قبل أن يبدأ"),
+    ("/timeline", (" ",), "the query is empty"),
+    ("/timeline", ("Haftar", "2016-99"), "Not a date in the “from” box"),
 ])
 def test_a_bad_call_gets_a_clear_error_and_no_traceback(live, capfd, api_name, args, message):
     from gradio_client.exceptions import AppError

@@ -67,11 +67,11 @@ def test_a_cut_answer_keeps_its_checked_text_and_says_in_arabic_that_it_stopped_
     _, messages, turns, sources = last
     content = messages[-1]["content"]
     assert "نقل نحو 70 جنديا من قوات حفتر إلى روسيا للعلاج" in content and 'href="#sanad-src-1"' in content
-    assert 'data-finish="cut"' in content and "توقفت الإجابة قبل اكتمالها" in content
+    assert "sanad-stopped-cut" in content and "توقفت الإجابة قبل اكتمالها" in content
     assert "the stream broke off" in content and "stopped early" not in content
     assert "sanad-extractive" not in content  # not swapped for the extractive answer
     assert turns[-1]["role"] == "assistant" and turns[-1]["content"].startswith("نقل نحو 70 جنديا")  # checked: kept
-    assert content.count("sanad-stopped") == 1 and content.index("للعلاج") < content.index("sanad-stopped")
+    assert content.count("sanad-stopped-cut") == 1 and content.index("للعلاج") < content.index("sanad-stopped")
     assert f"<mark>{QUOTE}</mark>" in sources
 
 
@@ -101,7 +101,7 @@ def test_an_english_cut_answer_says_so_in_english_with_the_reason():
                                                         ("ar", "كم؟", "بلغت الإجابة حدّ الطول")])
 def test_a_length_limited_answer_says_it_hit_the_limit_in_the_questions_language(lang, question, words):
     out = render.answer_html(_answer(finish_reason="length", lang=lang, question=question))
-    assert 'data-finish="length"' in out and words in out
+    assert "sanad-stopped-length" in out and words in out
     assert "Seventy soldiers were flown to Russia" in out  # the checked text stays
 
 
