@@ -82,7 +82,7 @@ def timeline_tab() -> dict[str, Any]:
     with gr.Row(elem_id="sanad-tl-dates"):
         date_from = gr.Textbox(label="من تاريخ · from", placeholder=DATE_HINT, max_lines=1, min_width=120)
         date_to = gr.Textbox(label="إلى تاريخ · to", placeholder=DATE_HINT, max_lines=1, min_width=120)
-        summarize = gr.Checkbox(label="ملخص بالنموذج · LLM summary", value=True, min_width=200)
+    summarize = gr.Checkbox(label="ملخص بالنموذج · LLM summary", value=True, elem_id="sanad-tl-summarize")
     view = gr.HTML(timeline_html(None, "ar"), elem_id="sanad-timeline")
     return {"query": query, "show": show, "date_from": date_from, "date_to": date_to, "summarize": summarize,
             "view": view}
