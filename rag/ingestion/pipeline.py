@@ -142,7 +142,7 @@ class IngestPipeline:
             seen, failed_files = self._read_all(files, records, run, {p: s for k in kept for p, s in k.sources.items()},
                                                 published)
         finally:  # a failed window is repaired by the next run; only a kill leaves uploads to redo
-            self.versions.release(run.gen)
+            self.versions.release(run.gen, abandon=True)  # set only while a window is unfinished
             for upload in kept:
                 upload.done()
         if prune:
@@ -359,7 +359,7 @@ class IngestPipeline:
                 self.store.delete_doc(doc_id)
             self.versions.finish(gen, doc_ids, {})
         finally:
-            self.versions.release(gen)
+            self.versions.release(gen, abandon=True)
         self.near_duplicates.remove(doc_ids)
 
     def _purge(self, doc_ids: Sequence[str]) -> None:

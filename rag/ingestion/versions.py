@@ -125,6 +125,9 @@ class Versions:
     def close(self, gen: str, replaced: Sequence[tuple[str, str]]) -> None:
         """The generation's chunks become visible and the ``replaced`` (doc id, version) pairs hidden,
         in one journal write: readers switch from the old versions to the new ones at once."""
+        legacy = [doc_id for doc_id, ver in replaced if ver == doc_id]
+        if legacy:  # chunks stored before versions: reading their tags records their version, so it can hide them
+            self.store.chunk_tags(doc_ids=legacy)
         entry = journal(self.store.collection_meta()).get(gen) or lease()
         self._write(gen, {**entry, "open": False, "hide": sorted({tuple(p) for p in replaced})})
 
@@ -136,12 +139,23 @@ class Versions:
         self._write(gen, None)
         self.release(gen)
 
-    def release(self, gen: str | None) -> None:
-        """This process no longer writes ``gen`` (done, or failed: then the next recovery repairs it)."""
-        if gen is not None:
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard(gen)
-            self._beats.pop(gen, None)
+    def release(self, gen: str | None, *, abandon: bool = False) -> None:
+        """This process no longer writes ``gen``. ``abandon`` (the write failed): its lease is given up, so
+        the next recovery of any process repairs it (best effort: the store may be what failed)."""
+        if gen is None:
+            return
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(gen)
+        self._beats.pop(gen, None)
+        if abandon:
+            from rag.errors import RagError
+
+            try:
+                entry = journal(self.store.collection_meta()).get(gen)
+                if entry is not None:
+                    self._write(gen, {**entry, "pid": 0, "beat": 0})
+            except RagError:
+                pass
 
     # --- recovery ---------------------------------------------------------------------------------
     def recover(self, records: Mapping[str, DocRecord]) -> list[str]:

@@ -358,6 +358,7 @@ def test_interrupted_ingest_leaves_no_duplicates_or_orphans(corpus: Path) -> Non
     assert 0 < len(records) < 6 and all(r["status"] == "complete" for r in records.values())
     assert len(store.chunks) > sum(r["chunks"] for r in records.values()), "no half-written article left"
     assert {c.doc_id for c in store.visible()} == set(records), "readers see only complete articles"
+    assert [e["pid"] for e in journal(store.meta).values()] == [0], "a failed write gives up its lease"
     embedder = FakeEmbedder()
     pipe = make(embedder, store, keyword)
     report = pipe.ingest([corpus])
