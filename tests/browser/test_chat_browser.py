@@ -12,27 +12,23 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.pages import open_tab
-from tests.conftest import ROOT, SEEDS, arabic_font_installed, minilm_dir, require_system
+from tests.browser.pages import ask, open_page, open_tab, shot
+from tests.conftest import ROOT, SEEDS, minilm_dir
 from tests.fakes.ollama_server import FakeOllama, passages_of, prompt_of
 from tests.integration.live_server import cite_first_passage, free_port, wait_http
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 QUESTION = "كم عدد جنود حفتر الذين نقلوا إلى روسيا للعلاج؟"
 OFF_TOPIC_AR = "ما هي عاصمة أستراليا وكم عدد سكانها؟"
 OFF_TOPIC_EN = "What is the capital of Australia?"
 MIXED_QUESTION = "من هو قائد قوات الجيش الوطني الليبي الذي نقل جنوده إلى روسيا؟"
 GLOSS = "Khalifa Haftar, Libyan National Army (LNA)"
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def scripted_model(body: dict[str, Any]) -> str:
@@ -85,48 +81,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_system(Path(CHROMIUM).exists(), "chromium", "apt-get install -y chromium")
-    require_system(arabic_font_installed(), "an Arabic font", "apt-get install -y fonts-noto-core")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def open_chat(browser: Any, url: str, width: int = 1280, height: int = 860) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url + "/", wait_until="load")
-    page.locator("#sanad-status .sanad-stat").first.wait_for(timeout=30_000)
-    return page
-
-
-def ask(page: Any, question: str) -> Any:
-    """Type and send a question; the last chat message once it is final (no streaming cursor)."""
-    before = page.locator("#sanad-chat .sanad-msg, #sanad-chat .sanad-refused").count()
-    page.locator("#sanad-input textarea").fill(question)
-    page.locator("#sanad-ask").click()
-    page.wait_for_function(
-        """n => { const all = document.querySelectorAll('#sanad-chat .sanad-msg, #sanad-chat .sanad-refused');
-                  return all.length >= n + 2 && !document.querySelector('#sanad-chat .sanad-partial'); }""",
-        arg=before, timeout=60_000)
-    return page.locator("#sanad-chat .sanad-msg, #sanad-chat .sanad-refused").last
-
-
-def shot(page: Any, name: str, *, full_page: bool = False) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
-
-
 def test_arabic_question_streams_rtl_answer_and_citation_highlights_quote(served, browser):
     expected = httpx.post(served["url"] + "/v1/ask", json={"question": QUESTION}, timeout=60).json()
     quotes = {c["n"]: " ".join(c["quote"].split()) for c in expected["citations"]}
     assert quotes, expected
-    page = open_chat(browser, served["url"])
+    page = open_page(browser, served["url"])
     answer = ask(page, QUESTION)
     bubbles = page.locator("#sanad-chat .sanad-msg")
     for i in range(2):  # the Arabic question and the Arabic answer: right-to-left, per message
@@ -145,7 +104,7 @@ def test_arabic_question_streams_rtl_answer_and_citation_highlights_quote(served
 
 
 def test_a_refusal_is_shown_once_in_the_questions_language(served, browser):
-    page = open_chat(browser, served["url"])
+    page = open_page(browser, served["url"])
     arabic = ask(page, OFF_TOPIC_AR)
     assert "sanad-refused" in (arabic.get_attribute("class") or "")
     assert arabic.get_attribute("dir") == "rtl" and arabic.get_attribute("lang") == "ar"
@@ -162,7 +121,7 @@ def test_a_refusal_is_shown_once_in_the_questions_language(served, browser):
 
 
 def test_a_mixed_arabic_english_answer_keeps_its_direction(served, browser):
-    page = open_chat(browser, served["url"])
+    page = open_page(browser, served["url"])
     answer = ask(page, MIXED_QUESTION)
     assert answer.get_attribute("dir") == "rtl"
     assert GLOSS in answer.inner_text()
@@ -176,7 +135,7 @@ def test_a_mixed_arabic_english_answer_keeps_its_direction(served, browser):
 
 
 def test_empty_ask_says_why_nothing_happened(served, browser):
-    page = open_chat(browser, served["url"])
+    page = open_page(browser, served["url"])
     page.locator("#sanad-ask").click()
     page.get_by_text("Type a question first").first.wait_for(timeout=10_000)
     assert page.locator("#sanad-chat .sanad-msg").count() == 0
@@ -192,7 +151,7 @@ def _articles(page: Any) -> Any:
 
 
 def test_articles_tab_table_columns_direction_and_fit(served, browser):
-    page = open_chat(browser, served["url"])
+    page = open_page(browser, served["url"])
     table = _articles(page)
     columns = table.locator("th").evaluate_all("ths => ths.map(th => th.dataset.col)")
     assert columns == ["title", "published", "source", "chunks", "id"]
@@ -213,7 +172,7 @@ def test_articles_tab_table_columns_direction_and_fit(served, browser):
 
 
 def test_mobile_width_has_no_sideways_scroll(served, browser):
-    page = open_chat(browser, served["url"], width=390, height=844)
+    page = open_page(browser, served["url"], width=390, height=844)
     answer = ask(page, QUESTION)
     assert answer.get_attribute("dir") == "rtl"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

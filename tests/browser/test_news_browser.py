@@ -26,16 +26,13 @@ import pytest
 from cli.serve_cmd import build_server
 from rag.settings import Settings
 from rag.wiring import build_service
-from tests.browser.pages import open_tab
+from tests.browser.pages import CHROMIUM, ask, open_page, open_tab, shot
 from tests.conftest import ROOT, SEEDS, arabic_font_installed, minilm_dir, require_system
 from tests.fakes.ollama_server import FakeOllama, Reply, passages_of, prompt_of
 from tests.integration.live_server import ServerThread
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = ROOT / "test-artifacts"
 SOLDIERS = "000_ffaf197de1d2d33f"
 COPY = "libya-observer-copy.txt"
 QUESTION = "كم عدد جنود حفتر الذين نقلوا إلى روسيا للعلاج؟"
@@ -87,46 +84,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         ollama.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def open_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url + "/", wait_until="load")
-    page.locator("#sanad-status .sanad-stat").first.wait_for(timeout=30_000)
-    return page
-
-
 MESSAGES = "#sanad-chat .sanad-msg"
 
 
-def ask(page: Any, question: str) -> Any:
-    """Send a question; the last chat message once it is final (no streaming cursor)."""
-    before = page.locator(MESSAGES).count()
-    page.locator("#sanad-input textarea").fill(question)
-    page.locator("#sanad-ask").click()
-    page.wait_for_function(
-        """n => document.querySelectorAll('#sanad-chat .sanad-msg').length >= n + 2
-               && !document.querySelector('#sanad-chat .sanad-partial')""", arg=before, timeout=60_000)
-    return page.locator(MESSAGES).last
-
-
-def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
-    return ARTIFACTS / name
-
-
 def test_a_cut_answer_keeps_its_checked_sentence_and_says_why_in_arabic(served, browser):
-    page = open_page(browser, served["url"])
+    page = open_page(browser, served["url"], height=900)
     message = ask(page, CUT_QUESTION)
     stopped = page.locator("#sanad-chat .sanad-stopped").last
     assert "sanad-stopped-cut" in (stopped.get_attribute("class") or "") and stopped.get_attribute("dir") == "rtl"
@@ -150,7 +112,7 @@ def test_the_card_lists_the_other_outlet_of_the_same_story(served, browser):
     _, body = (SEEDS / f"{SOLDIERS}.txt").read_text(encoding="utf-8").split("\n\n", 1)
     copy = f"حفتر يرسل جنوده إلى روسيا للعلاج\n\n{body}\n\nتابعونا على فيسبوك وتويتر.\n"
     _, results = served["service"].upload([(COPY, copy.encode("utf-8"))])
-    page = open_page(browser, served["url"])
+    page = open_page(browser, served["url"], height=900)
     try:
         ask(page, QUESTION)
         also = page.locator("#sanad-sources .sanad-also")
@@ -165,7 +127,7 @@ def test_the_card_lists_the_other_outlet_of_the_same_story(served, browser):
 
 
 def test_a_bad_date_warns_in_arabic_and_a_range_outside_the_samples_refuses(served, browser):
-    page = open_page(browser, served["url"])
+    page = open_page(browser, served["url"], height=900)
     page.locator("#sanad-date-from input, #sanad-date-from textarea").first.fill("2016-13")
     page.locator("#sanad-input textarea").fill(QUESTION)
     page.locator("#sanad-ask").click()
@@ -191,7 +153,7 @@ def _show_timeline(page: Any, topic: str) -> Any:
 def test_the_timeline_tab_shows_what_the_facade_returns(served, browser):
     expected = served["service"].timeline(TOPIC)
     assert expected.events or expected.undated
-    page = open_page(browser, served["url"])
+    page = open_page(browser, served["url"], height=900)
     view = _show_timeline(page, TOPIC)
     assert view.get_attribute("dir") == "rtl" and view.evaluate("el => getComputedStyle(el).direction") == "rtl"
     dated = view.locator(".sanad-tl-dated li.sanad-tl-event")

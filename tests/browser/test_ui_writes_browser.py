@@ -13,14 +13,13 @@ import pytest
 
 from cli.serve_cmd import build_server
 from rag.settings import Settings
+from tests.browser.pages import ARGS, CHROMIUM
 from tests.conftest import arabic_font_installed, require_system
 from tests.fakes.fake_service import make_fake_service
 from tests.integration.live_server import ServerThread
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture()
