@@ -33,6 +33,8 @@ D = dt.date
     ("خلال شهر نوفمبر 2016", [(D(2016, 11, 1), D(2016, 11, 30))]),
     ("حفتر روسيا 2016", [(D(2016, 1, 1), D(2016, 12, 31))]),
     ("in 2016 and 2018", [(D(2016, 1, 1), D(2016, 12, 31)), (D(2018, 1, 1), D(2018, 12, 31))]),
+    ("What was named after Tesla in 1960?", [(D(1960, 1, 1), D(1960, 12, 31))]),  # "in" is nearer than "after"
+    ("ماذا حدث بعد الحرب في 2011", [(D(2011, 1, 1), D(2011, 12, 31))]),
 ])
 def test_stated_periods(question: str, expected: list[tuple[D | None, D | None]]) -> None:
     assert [(r.start, r.end) for r in question_time(question).ranges] == expected
@@ -78,6 +80,13 @@ def test_an_undated_article_counts_by_a_date_its_text_states() -> None:
     ranked = prefer_time(hits, QuestionTime(ranges=(TimeRange(D(2016, 1, 1), D(2016, 12, 31)),)),
                          in_range=0.1, recency=0.0)
     assert [h.chunk.doc_id for h in ranked] == ["says", "silent"]
+
+
+def test_a_dated_article_in_the_period_outranks_an_undated_one_that_only_mentions_it() -> None:
+    hits = [hit("mentions", 1.0, None, "وقع الاتفاق في مارس 2018"), hit("published", 1.0, "2018-06-01")]
+    ranked = prefer_time(hits, question_time("في 2018"), in_range=0.1, recency=0.0)
+    assert [h.chunk.doc_id for h in ranked] == ["published", "mentions"]
+    assert ranked[1].score == pytest.approx(1.05)  # half the share: a passage may mention any year
 
 
 def test_latest_prefers_the_newest_of_equally_relevant_articles() -> None:
