@@ -27,7 +27,7 @@ from rag.service import Sanad
 from rag.settings import Settings
 from rag.types import Answer, AnswerDelta, Article, SearchFilters, Turn
 from ui import render
-from ui.filters import DATE_HINT, date_error_text, date_filters
+from ui.filters import DATE_HINT, UNDATED_OUTSIDE, date_error_text, date_filters
 from ui.style import UI_CSS, UI_HEAD
 from ui.timeline_tab import TimelineHandlers, timeline_tab, wire_timeline
 
@@ -165,7 +165,8 @@ class _Handlers:
                 extractive: bool, date_from: str | None = None, date_to: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat. When the stream ends, the message is replaced by the final,
         checked answer (its text and citation numbers, markers linked), and the sources panel is filled.
-        A bad date in the range box warns in the question's language and asks nothing (the question stays)."""
+        A bad date in the range box warns in the question's language and asks nothing (the question stays);
+        a refusal under a range says that articles of unknown date are outside it."""
         if not (question or "").strip():
             gr.Warning(_EMPTY_QUESTION)
             yield gr.update(), messages, turns, gr.update()
@@ -188,7 +189,8 @@ class _Handlers:
                     messages = [*messages[:-1], {"role": "assistant", "content": render.partial_html(text)}]
                     yield "", messages, turns, gr.update()
                     continue
-                messages = [*messages[:-1], {"role": "assistant", "content": render.answer_html(item)}]
+                hint = render.hint_html(UNDATED_OUTSIDE[lang], lang) if filters is not None and item.refused else ""
+                messages = [*messages[:-1], {"role": "assistant", "content": render.answer_html(item) + hint}]
                 turns = [*turns, {"role": "user", "content": question}, {"role": "assistant", "content": item.answer}]
                 yield "", messages, turns, render.sources_html(item, self._articles(item))
         except RagError as exc:

@@ -11,14 +11,18 @@ from __future__ import annotations
 from rag.errors import InvalidDateError
 from rag.types import SearchFilters
 
-__all__ = ["date_filters", "date_error_text", "DATE_HINT"]
+__all__ = ["date_filters", "date_error_text", "DATE_HINT", "UNDATED_OUTSIDE"]
 
 #: the boxes' placeholder: the shapes a bound may take
 DATE_HINT = "YYYY[-MM[-DD]]"
 
+# Warnings are plain text in a left-to-right toast: an Arabic message is one right-to-left isolate (RLI … PDI), and
+# each ISO date and each typed value its own isolate (LRI / FSI … PDI); otherwise the bidi algorithm shows
+# "2016-11-18" beside Arabic words as "18-11-2016" and moves the full stop to the wrong end.
+_LRI, _FSI, _RLI, _PDI = "\u2066", "\u2068", "\u2067", "\u2069"
 _BAD_DATE = {
-    "ar": "تاريخ غير صالح في خانة «{box}»: «{value}». اكتب السنة أو السنة-الشهر أو السنة-الشهر-اليوم، مثل 2016 أو 2016-11 "
-          "أو 2016-11-18.",
+    "ar": "تاريخ غير صالح في خانة «{box}»: «{value}». اكتب السنة أو السنة-الشهر أو السنة-الشهر-اليوم، مثل "
+          f"{_LRI}2016{_PDI} أو {_LRI}2016-11{_PDI} أو {_LRI}2016-11-18{_PDI}.",
     "en": "Not a date in the “{box}” box: “{value}”. Use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2016, 2016-11 or 2016-11-18.",
 }
 _BACKWARDS = {
@@ -26,6 +30,13 @@ _BACKWARDS = {
     "en": "The date range ends before it starts ({start} is after {end}): swap the two dates.",
 }
 _BOXES = {"ar": ("من", "إلى"), "en": ("from", "to")}
+
+#: under a refusal while a range is set: articles of unknown date never fall inside one (rag.dates.filter_days)
+UNDATED_OUTSIDE = {
+    "ar": "ℹ نطاق التاريخ مفعّل: لا تدخل فيه إلا المقالات المعروف تاريخ نشرها. أفرغ خانتي التاريخ للبحث في كل المقالات.",
+    "en": "ℹ A date range is set: only articles with a known publication date fall inside it. Empty both date boxes "
+          "to search every article.",
+}
 
 
 def _clean(value: object) -> str | None:
@@ -48,14 +59,21 @@ def date_filters(date_from: object = None, date_to: object = None) -> SearchFilt
 
 def date_error_text(date_from: object, date_to: object, lang: str) -> str:
     """The message for a range ``date_filters`` refused, in ``lang`` ("ar" or "en"): which box holds
-    something that is not a date, else that the range is backwards."""
+    something that is not a date, else that the range is backwards. Plain text, direction-isolated."""
     lang = lang if lang in _BAD_DATE else "en"
     start, end = _clean(date_from), _clean(date_to)
+    message = _BACKWARDS[lang].format(start=_isolated(start), end=_isolated(end))
     for box, value in zip(_BOXES[lang], (start, end), strict=True):
         if value is None:
             continue
         try:
             SearchFilters(published_from=value)
         except InvalidDateError:
-            return _BAD_DATE[lang].format(box=box, value=value)
-    return _BACKWARDS[lang].format(start=start, end=end)
+            message = _BAD_DATE[lang].format(box=box, value=_isolated(value))
+            break
+    return f"{_RLI}{message}{_PDI}" if lang == "ar" else message
+
+
+def _isolated(value: str | None) -> str:
+    """What the user typed, isolated so its own direction (digits, Arabic words) cannot reorder the message."""
+    return f"{_FSI}{value}{_PDI}"

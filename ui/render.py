@@ -23,7 +23,7 @@ __all__ = [
     "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
     "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
     "answer_data", "upload_report_html", "header_html", "upload_hint_html", "stopped_html", "outlet_date",
-    "citations_html", "also_html", "DATE_UNKNOWN",
+    "citations_html", "also_html", "hint_html", "DATE_UNKNOWN",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
@@ -140,6 +140,11 @@ def also_html(also: Sequence[SameStory], lang: str) -> str:
     sep = "، " if lang == "ar" else ", "
     return (f'<div class="sanad-also" dir="{_lang_dir(lang)}" lang="{lang}">{_ALSO[lang]}: '
             f"{sep.join(parts)}</div>")
+
+
+def hint_html(text: str, lang: str) -> str:
+    """A quiet one-language line under a chat message (not a message itself)."""
+    return f'<div class="sanad-hint" dir="{_lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
 
 
 def notice_html(text: str, lang: str, kind: str = "error") -> str:

@@ -55,6 +55,8 @@ _NEWS_CSS = f"""
 .sanad-stopped[dir=rtl], .sanad-cites[dir=rtl], .sanad-banner[dir=rtl], .sanad-also[dir=rtl] {{ text-align: right; }}
 .sanad-stopped[dir=ltr], .sanad-cites[dir=ltr], .sanad-banner[dir=ltr], .sanad-also[dir=ltr] {{ text-align: left; }}
 .sanad-why {{ display: block; font-size: 0.9em; }}
+.sanad-hint {{ margin-top: 6px; font-size: 0.9em; color: #555; }}
+.sanad-hint[dir=rtl] {{ text-align: right; }} .sanad-hint[dir=ltr] {{ text-align: left; }}
 .sanad-stopped {{ background: #fff4d6; color: #6b4e00; padding: 6px 10px; border-radius: 6px; margin-top: 6px; }}
 .sanad-cites {{ margin-top: 6px; font-size: 0.9em; color: #555; line-height: 1.7; }}
 .sanad-also {{ margin-top: 6px; font-size: 0.9em; color: #555; }}

@@ -138,6 +138,9 @@ def test_a_bad_date_warns_in_arabic_and_a_range_outside_the_samples_refuses(serv
     page.locator("#sanad-date-to input, #sanad-date-to textarea").first.fill("2016")
     message = ask(page, QUESTION)  # the sample articles state no publication date: none is in range
     assert "sanad-refused" in (message.get_attribute("class") or "")
+    hint = page.locator("#sanad-chat .sanad-hint").last
+    assert "المعروف تاريخ نشرها" in hint.inner_text() and hint.get_attribute("dir") == "rtl"
+    shot(page, "date-range.png")
     page.close()
 
 

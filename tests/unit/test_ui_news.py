@@ -3,6 +3,7 @@ text, each source's outlet and date, "also reported by", and the date range (goo
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -134,11 +135,15 @@ def test_the_card_lists_the_other_outlets_of_the_same_story():
 
 
 # --- the date range -----------------------------------------------------------------------------------
+BIDI_ISOLATES = re.compile("[\u2066-\u2069]")
+
+
 def _warned(run: Any) -> tuple[list[Any], list[str]]:
+    """The handler's outputs and its warnings, read as a person sees them (isolate marks removed)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         steps = list(run())
-    return steps, [str(w.message) for w in caught]
+    return steps, [BIDI_ISOLATES.sub("", str(w.message)) for w in caught]
 
 
 @pytest.mark.parametrize(("question", "bounds", "expected"), [
@@ -167,6 +172,18 @@ def test_the_date_range_reaches_the_search_as_filters():
     assert calls[1]["filters"] is None
 
 
+def test_a_refusal_under_a_range_says_undated_articles_are_outside_it():
+    service = make_fake_service(articles=0)  # nothing indexed: the fake answerer refuses
+    handlers = _Handlers(service)
+    *_, ranged = handlers.respond("كم جنديا؟", [], [], False, "2016", "")
+    *_, open_ = handlers.respond("كم جنديا؟", [], [], False)
+    assert "sanad-refused" in ranged[1][-1]["content"] and "sanad-hint" in ranged[1][-1]["content"]
+    assert "المعروف تاريخ نشرها" in ranged[1][-1]["content"] and "publication date" not in ranged[1][-1]["content"]
+    assert "sanad-hint" not in open_[1][-1]["content"]
+    *_, answered = _Handlers(make_fake_service()).respond("How many soldiers?", [], [], False, "2016", "")
+    assert "sanad-hint" not in answered[1][-1]["content"]  # only under a refusal
+
+
 def test_the_ask_endpoint_takes_an_optional_range_and_refuses_a_bad_one():
     service = make_fake_service()
     handlers = _Handlers(service)
@@ -179,6 +196,15 @@ def test_the_ask_endpoint_takes_an_optional_range_and_refuses_a_bad_one():
     with pytest.raises(gr.Error, match="بدّل"):
         handlers.ask("كم جنديا؟", None, False, "2020", "2019")
     assert len(calls) == 2
+
+
+def test_an_arabic_date_message_is_one_rtl_isolate_with_dates_and_input_isolated():
+    """The toast is left-to-right plain text: without isolates "2016-11-18" beside Arabic reads 18-11-2016."""
+    message = date_error_text("2016-13", None, "ar")
+    assert message.startswith("\u2067") and message.endswith("\u2069")
+    assert "\u20662016-11-18\u2069" in message and "«\u20682016-13\u2069»" in message
+    english = date_error_text("2018", "2016", "en")
+    assert "\u20682018\u2069 is after \u20682016\u2069" in english and not english.startswith("\u2067")
 
 
 def test_date_filters_trim_boxes_and_name_the_wrong_one():
