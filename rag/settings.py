@@ -106,10 +106,14 @@ class Settings(BaseSettings):
     )
 
     # --- API -----------------------------------------------------------------------------------
-    api_key: str | None = Field(None, description="Bearer key required by the HTTP API. Unset: no key.")
+    api_key: str | None = Field(None, description="Bearer key required by the HTTP API (/v1, /readyz, /docs, "
+                                "/openapi.json; only /healthz is public), checked before any body byte is read; "
+                                "the chat's password. Unset: no key.")
     host: str = Field("127.0.0.1", description="Address `sanad serve` binds to.")
     port: int = Field(8321, description="Port `sanad serve` listens on.")
-    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload, per file, in MB.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload, per file, in MB. One request "
+                                 "may carry at most max_upload_mb x max_upload_files + 1 MB, counted as the bytes "
+                                 "arrive (chunked bodies too; 413 past it). Other API bodies: 1 MB.")
     max_upload_files: int = Field(50, ge=1, description="Most files in one upload request.")
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question, in characters.")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
