@@ -50,7 +50,8 @@ def render_sources(answer: Answer) -> list[str]:
         flag = "" if c.supported else "  (not supported by this passage)"
         quote = "" if answer.mode == "extractive" else f"\n    «{c.quote}»"  # the answer already quotes it
         where = dated_source(c.source, c.published, answer.lang)
-        lines.append(f"[{c.n}] {c.title} — {where} ({c.doc_id}, characters {c.start}-{c.end}){flag}{quote}")
+        # no brackets after the Latin run: an Arabic line ending in "…0-58)" shows its ")" at the far left
+        lines.append(f"[{c.n}] {c.title} — {where} · {c.doc_id}, characters {c.start}-{c.end}{flag}{quote}")
     if answer.refused and answer.passages:
         lines.append("closest passages (they do not answer the question):")
         lines.extend(f"  - {h.chunk.title} — {dated_source(h.chunk.source, h.chunk.published, answer.lang)}"

@@ -133,7 +133,7 @@ def test_cli_chat_follows_the_conversation(service: Any, settings: Settings, mon
     result = CliRunner().invoke(main.app, ["chat", "--extractive"], input="\n".join(CHAT) + "\n\n")
     assert result.exit_code == 0, result.output
     blocks = result.stdout.split("\nsources:\n")[1:]
-    cited = [set(re.findall(r"^\[\d+\] .*\((\d{3}_[0-9a-f]{16}), characters", b.split("\n\n")[0], re.M))
+    cited = [set(re.findall(r"^\[\d+\] .* · (\d{3}_[0-9a-f]{16}), characters", b.split("\n\n")[0], re.M))
              for b in blocks]
     assert cited == [{doc_id} for doc_id in EXPECTED], result.stdout
 

@@ -87,7 +87,7 @@ def test_cli_visual_prints_arabic_in_visual_order(run_cli, how):
                      env={"SANAD_BIDI": "visual"} if how == "env" else None)
     assert result.exit_code == 0, result.output
     assert TITLE not in result.output
-    # the source line "[1] الجيش الوطني الليبي 0 (doc0, …)" read right to left, letters joined (word-initial
-    # alef isolated), the marker [1] at the right end
+    # the source line "[1] الجيش الوطني الليبي 0 — alwasat, 2017-03-02 · doc0, …" read right to left, letters
+    # joined (word-initial alef isolated), the marker [1] at the right end
     title = "0 \ufef2\ufe92\ufef4\ufee0\ufedf\ufe8d \ufef2\ufee8\ufec3\ufeee\ufedf\ufe8d \ufeb6\ufef4\ufea0\ufedf\ufe8d"
-    assert f"(doc0, characters 0-58) {title} [1]\n" in result.output
+    assert f"alwasat, 2017-03-02 · doc0, characters 0-58 — {title} [1]\n" in result.output

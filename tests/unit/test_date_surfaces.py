@@ -211,8 +211,8 @@ def test_cli_source_lines_show_outlet_and_date_in_the_answers_language() -> None
              Citation(2, "b", "آخر", "upload:خبر.txt", "نص", 0, 2, 0.9, None),
              Citation(3, "c", "ثالث", "Jawhara FM", "نص", 0, 2, 0.9, "2017-03")]
     ar = render_sources(Answer("…", tuple(cited), True, False, "extractive", None, lang="ar"))
-    assert ar[0].startswith("[1] عنوان — 2016-11-18-haftar.txt, 2016-11-18 (a, ")
-    assert ar[1].startswith("[2] آخر — خبر.txt, تاريخ غير معروف (b, ")
-    assert ar[2].startswith("[3] ثالث — Jawhara FM, 2017-03 (c, ")
+    assert ar[0].startswith("[1] عنوان — 2016-11-18-haftar.txt, 2016-11-18 · a, characters 0-2")
+    assert ar[1].startswith("[2] آخر — خبر.txt, تاريخ غير معروف · b, characters 0-2")
+    assert ar[2].startswith("[3] ثالث — Jawhara FM, 2017-03 · c, characters 0-2")
     en = render_sources(Answer("…", tuple(cited[1:2]), True, False, "extractive", None, lang="en"))
-    assert en[0].startswith("[2] آخر — خبر.txt, date unknown (b, ")
+    assert en[0].startswith("[2] آخر — خبر.txt, date unknown · b, characters 0-2")
