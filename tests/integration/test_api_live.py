@@ -94,7 +94,8 @@ def test_openai_sdk_wrong_key(live):
 # --- httpx against every route ---------------------------------------------------------------------
 def test_health_and_openapi(live, http):
     assert httpx.get(live["url"] + "/healthz").json() == {"status": "ok"}
-    ready = httpx.get(live["url"] + "/readyz").json()
+    assert httpx.get(live["url"] + "/readyz").status_code == 401  # with a key only /healthz is public
+    ready = http.get("/readyz").json()
     assert ready["status"] == "ready" and ready["documents"] == len(SEED_IDS) and ready["ollama_status"] == "ok"
     assert "/v1/chat/completions" in http.get("/openapi.json").json()["paths"]
 
