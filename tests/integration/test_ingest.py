@@ -50,7 +50,12 @@ def _cli(args: list[str], env: dict[str, str]) -> Any:
 
 
 def assert_consistent(store: ChromaStore, settings: Any) -> None:
-    """Every record complete, every chunk belongs to one, counts agree, keyword index == chunk set."""
+    """Every record complete, every chunk belongs to one, counts agree, keyword index == chunk set,
+    no write left in the journal (nothing hidden, nothing half-written)."""
+    from rag.retrieval.store_rows import journal
+
+    assert not journal(store.collection_meta())
+    assert store.count_chunks() == store._chunks.count()
     records = store.doc_records()
     assert all(r["status"] == "complete" for r in records.values()), records
     chunks = list(store.iter_chunks())
@@ -116,7 +121,7 @@ def test_killed_ingest_recovers_without_duplicates_or_orphans(make_settings, tmp
     for f in files[12:]:
         shutil.copy(f, folder)
     sentinel = tmp_path / "frozen"
-    frozen = [sys.executable, "-m", "tests.integration.freeze_ingest", str(sentinel), "ingest", str(folder)]
+    frozen = [sys.executable, "-m", "tests.integration.freeze_ingest", str(sentinel), "chunks", "ingest", str(folder)]
     log = tmp_path / "frozen.log"
     with log.open("wb") as err:
         proc = subprocess.Popen(frozen, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=err)
@@ -129,12 +134,11 @@ def test_killed_ingest_recovers_without_duplicates_or_orphans(make_settings, tmp
 
     store = ChromaStore.from_settings(settings)
     records = store.doc_records()
-    statuses = [r["status"] for r in records.values()]
-    assert statuses.count("complete") == 12 and "pending" in statuses, "killed before any article was pending"
-    pending = {doc_id for doc_id, r in records.items() if r["status"] == "pending"}
-    half_indexed = sorted({c.doc_id for c in store.iter_chunks() if c.doc_id in pending})
-    assert half_indexed, "the kill left no half-indexed chunks to clean up"
-    Path(str(records[half_indexed[0]]["source"])).unlink()  # deleted while Sanad was down: its chunks must go
+    assert len(records) == 12 and all(r["status"] == "complete" for r in records.values())
+    half_indexed = sorted({t.doc_id for t in store.chunk_tags(doc_ids=[f.stem for f in files])} - set(records))
+    assert half_indexed, "the kill left no half-written article to clean up"
+    assert not {c.doc_id for c in store.iter_chunks()} - set(records), "a half-written article is served"
+    (folder / f"{half_indexed[0]}.txt").unlink()  # deleted while Sanad was down: its chunks must go
     del store
 
     result = subprocess.run(command + ["--json"], env=env, cwd=root, capture_output=True, text=True, timeout=600)
@@ -143,6 +147,7 @@ def test_killed_ingest_recovers_without_duplicates_or_orphans(make_settings, tmp
     assert report["added"] == 27 and report["unchanged"] == 12
     store = ChromaStore.from_settings(settings)
     assert len(store.doc_records()) == 39 and half_indexed[0] not in store.doc_records()
+    assert not store.chunk_tags(doc_ids=[half_indexed[0]]), "its chunks are gone"
     assert_consistent(store, settings)
 
 
