@@ -206,7 +206,7 @@ class Answerer:
         if reply.refused:
             yield self._no_answer(run, ctx, usage)
             return
-        if rest := check.feed(reply.flush()) + check.finish():
+        if rest := check.feed(reply.flush()) + check.finish(cut=bool(usage.get("cut"))):
             yield AnswerDelta(rest)
         yield self._finish(run, ctx, check, reply, usage)
 

@@ -263,8 +263,12 @@ class CitationCheck:
         ready = len(sentences) - 1 if sentences and _has_body(self._pending[sentences[-1].start:]) else len(sentences) - 2
         return self._release(sentences[:max(ready, 0)], final=False)
 
-    def finish(self) -> str:
-        """The checked text of what is left; afterwards ``result`` is the whole checked answer."""
+    def finish(self, *, cut: bool = False) -> str:
+        """The checked text of what is left; afterwards ``result`` is the whole checked answer.
+        ``cut``: the reply broke off, so a last sentence without its closing stop is a fragment the model
+        never finished ("… حفتر في"); it is dropped rather than shown as if it were a claim."""
+        if cut and not _ENDED.search(self._pending):
+            self._pending = ""
         released = self._release(_sentences(self._pending, lead_taken=self._lead_taken), final=True)
         self.result.citations = tuple(self._cited[n] for n in sorted(self._cited))
         return released
@@ -304,6 +308,10 @@ class CitationCheck:
             if n not in marks:
                 marks.append(n)
         return marks
+
+
+#: a sentence that reached its stop, perhaps followed by its markers ("… للعلاج [1].", "… للعلاج. [1]")
+_ENDED = re.compile(r"[.!?؟…](?:\s*\[\d+\])*\s*$")
 
 
 def _has_body(piece: str) -> bool:
