@@ -262,3 +262,47 @@ def test_chunks_stored_before_versions_are_hidden_when_replaced(tmp_path: Path) 
         from chromadb.api.client import SharedSystemClient
 
         SharedSystemClient.clear_system_cache()
+
+
+UPLOAD = """import sys
+from pathlib import Path
+from tests.integration.freeze_ingest import _freeze
+_freeze(Path(sys.argv[1]), "chunks")
+from rag.settings import load_settings
+from rag.wiring import build_service
+service = build_service(load_settings(), load_llm=False)
+service.upload([("خبر مرفوع.txt", Path(sys.argv[2]).read_bytes())])
+"""
+
+
+def test_an_upload_killed_mid_write_is_ingested_by_the_next_run(tmp_path: Path) -> None:
+    """The API's upload path in a real process, SIGKILLed after its chunk write: nothing half-written is
+    listed, the bytes are kept under the data folder, and the next run (any ingest) indexes the upload."""
+    env = _env(tmp_path / "data")
+    text = sorted(DEV_CORPUS.glob("*.txt"))[300].read_text(encoding="utf-8")
+    sent = tmp_path / "sent.txt"
+    sent.write_text(text, encoding="utf-8")
+    sentinel = tmp_path / "sentinel"
+    proc = subprocess.Popen([sys.executable, "-c", UPLOAD, str(sentinel), str(sent)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while not sentinel.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert sentinel.exists(), (proc.stderr.read().decode(errors="replace") if proc.stderr else "")[-2000:]
+    kept = list((tmp_path / "data" / "uploads").rglob("خبر_مرفوع.txt"))
+    assert [p.read_text(encoding="utf-8") for p in kept] == [text], "the uploaded bytes are kept"
+    with Index(env) as index:
+        assert index.store.documents() == [] and index.store.count_chunks() == 0
+
+    empty = tmp_path / "nothing-else"
+    empty.mkdir()
+    assert _ingest(empty, env)["added"] == 1
+    with Index(env) as index:
+        docs = index.store.documents()
+        assert [(d.doc_id, d.source) for d in docs] == [("خبر_مرفوع", "upload:خبر_مرفوع.txt")]
+        assert index.store.count_chunks() == index.store._chunks.count() == docs[0].chunks
+        index.keyword.refresh_if_stale()
+        assert {c.doc_id for c, _ in index.keyword.search(docs[0].title, 5)} == {"خبر_مرفوع"}
+    assert not any((tmp_path / "data" / "uploads").iterdir()), "the kept copy goes once it is indexed"
