@@ -137,7 +137,7 @@ class OllamaLLM:
         if isinstance(exc, (ConnectionError, httpx.ConnectError)):
             return ModelUnavailableError(f"cannot reach Ollama at {self.host}",
                                          hint="start it with `ollama serve` or set SANAD_OLLAMA_HOST")
-        if isinstance(exc, (httpx.HTTPError, ValueError)) and streaming:
+        if isinstance(exc, httpx.HTTPError) and streaming:
             return LLMStreamError(f"the answer stream from {self.host} broke off: {exc}",
                                   hint="retry; if it keeps happening check the Ollama server log")
         if isinstance(exc, httpx.HTTPError):

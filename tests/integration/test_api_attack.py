@@ -229,3 +229,16 @@ def test_a_chroma_server_that_dies_is_a_503_on_every_route(chroma_server, tmp_pa
         assert resp.status_code == 503, (path, resp.text)
         assert resp.json()["error"]["code"] == "store_error" and "Chroma" in resp.json()["error"]["message"]
     _no_traceback(caplog)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("reply", BAD, ids=["html", "garbage", "wrong-json", "json-array"])
+def test_a_bad_answer_reply_is_a_502_in_the_error_shape(real, fresh, reply, stream, caplog):
+    caplog.set_level(logging.INFO)
+    fresh.default = reply
+    question = "من هو قائد القيادة العسكرية الأمريكية في أفريقيا الذي استقبله حفتر؟"
+    resp = httpx.post(real.url + "/v1/ask", json={"question": question, "stream": stream}, timeout=60)
+    assert fresh.chat_requests(), "the model was asked"
+    error = assert_shape(resp.status_code, resp.content, 502, "llm_stream_broken")
+    assert "cannot read" in error["message"] and "<html>" not in error["message"]
+    _no_traceback(caplog)
