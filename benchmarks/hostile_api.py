@@ -16,7 +16,6 @@ import json
 import logging
 import sys
 import tempfile
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -25,14 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 
 from api.server import server_options  # noqa: E402
 from cli.serve_cmd import build_server  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.fakes.fake_service import make_fake_service  # noqa: E402
 from tests.fakes.raw_http import exchange, head, json_body, multipart_body, push_chunked, split  # noqa: E402
-from tests.integration.live_server import free_port, wait_http  # noqa: E402
+from tests.integration.live_server import ServerThread  # noqa: E402
 
 KEY = "bench-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -109,15 +107,10 @@ class Tracebacks(logging.Handler):
         self.found += bool(record.exc_info) or "Traceback" in record.getMessage()
 
 
-def serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    config = uvicorn.Config(build_server(make_fake_service(), settings), host="127.0.0.1", port=port,
-                            log_config=None, log_level="warning", **server_options())
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_http(f"http://127.0.0.1:{port}/healthz")
-    return server, thread, f"http://127.0.0.1:{port}"
+def serve(settings: Settings) -> ServerThread:
+    """The app and protocol `sanad serve` runs; log records reach the root logger (tracebacks counted)."""
+    app = build_server(make_fake_service(), settings)
+    return ServerThread(app, log_config=None, **server_options()).start()
 
 
 def attack(url: str, record: Record) -> None:
@@ -173,14 +166,13 @@ def main() -> int:
     logging.getLogger().addHandler(catcher)
     record = Record()
     data = Path(tempfile.mkdtemp(prefix="sanad-hostile-"))
-    keyed, keyed_thread, keyed_url = serve(Settings(data_dir=data / "keyed", api_key=KEY))  # type: ignore[call-arg]
-    bare, bare_thread, bare_url = serve(Settings(data_dir=data / "open"))  # type: ignore[call-arg]
-    run: list[Callable[[], None]] = [lambda: attack(keyed_url, record), lambda: rebinding(bare_url, record)]
+    keyed = serve(Settings(data_dir=data / "keyed", api_key=KEY))  # type: ignore[call-arg]
+    bare = serve(Settings(data_dir=data / "open"))  # type: ignore[call-arg]
+    run: list[Callable[[], None]] = [lambda: attack(keyed.url, record), lambda: rebinding(bare.url, record)]
     for step in run:
         step()
-    keyed.should_exit = bare.should_exit = True
-    keyed_thread.join(30)
-    bare_thread.join(30)  # an error is logged after its response went out: count only once the servers stopped
+    keyed.stop()
+    bare.stop()  # an error is logged after its response went out: count only once the servers stopped
     print("| bad API inputs | requests | 5xx | shape lost / CORS granted | answers |")
     print("|---|---:|---:|---:|---|")
     total: Counter[str] = Counter()

@@ -50,10 +50,11 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1 in a daemon thread; ``stop()`` asks it to exit."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """``options``: more ``uvicorn.Config`` arguments (``sanad serve``'s ``api.server.server_options()``)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

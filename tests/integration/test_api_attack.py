@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api import create_app
 from api.server import server_options
@@ -27,7 +25,7 @@ from rag.settings import Settings
 from tests.fakes.fake_service import make_fake_service
 from tests.fakes.ollama_server import FakeOllama, Reply, prompt_of
 from tests.fakes.raw_http import exchange, head, json_body, multipart_body, push_chunked, split
-from tests.integration.live_server import cite_first_passage, free_port, wait_http
+from tests.integration.live_server import ServerThread, cite_first_passage
 
 pytestmark = pytest.mark.integration
 
@@ -36,24 +34,9 @@ KEY = "attack-key"
 BUFFERS = 16 * 1024 * 1024
 
 
-class Live:
+def like_sanad_serve(app: Any) -> ServerThread:
     """uvicorn in a thread with sanad serve's protocol options; logs propagate to pytest's caplog."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, **server_options())
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Live:
-        self.thread.start()
-        wait_http(self.url + "/healthz")
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+    return ServerThread(app, log_config=None, **server_options())
 
 
 def assert_shape(status: int, body: bytes, want: int, code: str) -> dict[str, Any]:
@@ -64,11 +47,12 @@ def assert_shape(status: int, body: bytes, want: int, code: str) -> dict[str, An
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """What `sanad serve` runs with a key: the API with the chat mounted at /."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("attack") / "data", api_key=KEY)  # type: ignore[call-arg]
-    with Live(build_server(make_fake_service(), settings)) as live:
-        yield live
+    live = like_sanad_serve(build_server(make_fake_service(), settings)).start()
+    yield live
+    live.stop()
 
 
 # --- bodies ------------------------------------------------------------------------------------------------
@@ -136,7 +120,7 @@ def ollama() -> Iterator[FakeOllama]:
 
 
 @pytest.fixture(scope="module")
-def real(ollama: FakeOllama, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def real(ollama: FakeOllama, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """The real service (MiniLM, embedded Chroma, the five sample articles) over the fake Ollama."""
     from rag.wiring import build_service
     from tests.conftest import SEEDS, minilm_dir
@@ -145,8 +129,9 @@ def real(ollama: FakeOllama, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                         embed_model=str(minilm_dir()), ollama_host=ollama.url, ollama_timeout=5.0, dense_weight=0.0)
     service = build_service(settings)
     assert not service.ingest([SEEDS]).failed
-    with Live(create_app(service, settings)) as live:
-        yield live
+    live = like_sanad_serve(create_app(service, settings)).start()
+    yield live
+    live.stop()
 
 
 @pytest.fixture()
