@@ -27,19 +27,22 @@ def register(app: typer.Typer) -> None:
     app.command("chat")(chat)
 
 
-def outlet(source: str) -> str:
-    """The name a reader knows an article's source by: an outlet as recorded, else the file it came from
-    ('upload:خبر.txt' and '/data/articles/خبر.txt' are both 'خبر.txt')."""
+def outlet(source: str, name: str | None = None) -> str:
+    """The name a reader knows an article's source by: its outlet (``name``, as its metadata states it),
+    else the file it came from ('upload:خبر.txt' and '/data/articles/خبر.txt' are both 'خبر.txt')."""
     from rag.uploads import UPLOAD_PREFIX
 
+    if name:
+        return name
     if source.startswith(UPLOAD_PREFIX):
         return source[len(UPLOAD_PREFIX):]
     return Path(source).name if "/" in source or "\\" in source else source
 
 
-def dated_source(source: str, published: str | None, lang: str) -> str:
-    """'outlet, 2016-11-18', or the outlet with 'date unknown' / 'تاريخ غير معروف' in the answer's language."""
-    return f"{outlet(source)}, {published or _UNKNOWN_DATE.get(lang, _UNKNOWN_DATE['en'])}"
+def dated_source(source: str, published: str | None, lang: str, name: str | None = None) -> str:
+    """'outlet, 2016-11-18', or the outlet with 'date unknown' / 'تاريخ غير معروف' in the answer's language;
+    the outlet is ``name`` when known, else the file name of ``source``."""
+    return f"{outlet(source, name)}, {published or _UNKNOWN_DATE.get(lang, _UNKNOWN_DATE['en'])}"
 
 
 def render_sources(answer: Answer) -> list[str]:
@@ -49,13 +52,14 @@ def render_sources(answer: Answer) -> list[str]:
     for c in answer.citations:
         flag = "" if c.supported else "  (not supported by this passage)"
         quote = "" if answer.mode == "extractive" else f"\n    «{c.quote}»"  # the answer already quotes it
-        where = dated_source(c.source, c.published, answer.lang)
+        where = dated_source(c.source, c.published, answer.lang, c.outlet)
         # no brackets after the Latin run: an Arabic line ending in "…0-58)" shows its ")" at the far left
         lines.append(f"[{c.n}] {c.title} — {where} · {c.doc_id}, characters {c.start}-{c.end}{flag}{quote}")
     if answer.refused and answer.passages:
         lines.append("closest passages (they do not answer the question):")
-        lines.extend(f"  - {h.chunk.title} — {dated_source(h.chunk.source, h.chunk.published, answer.lang)}"
-                     f" ({h.chunk.doc_id}): {h.chunk.text[:160]}…" for h in answer.passages[:3])
+        for h in answer.passages[:3]:
+            where = dated_source(h.chunk.source, h.chunk.published, answer.lang, h.chunk.outlet)
+            lines.append(f"  - {h.chunk.title} — {where} ({h.chunk.doc_id}): {h.chunk.text[:160]}…")
     return lines
 
 

@@ -98,10 +98,11 @@ def docs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "title", "chunks", "date", "same story as", title=f"{len(infos)} articles")
-    for d in infos:  # "same story as": the representative of its near-duplicate cluster
-        table.add_row(d.doc_id, d.title, str(d.chunks), d.published or "", "" if d.cluster in (None, d.doc_id)
-                      else d.cluster)
+    table = Table("id", "title", "outlet", "chunks", "date", "same story as", title=f"{len(infos)} articles")
+    for d in infos:  # "outlet": as the metadata states it, blank when unknown; "same story as": the cluster's
+        # representative
+        table.add_row(d.doc_id, d.title, d.outlet or "", str(d.chunks), d.published or "",
+                      "" if d.cluster in (None, d.doc_id) else d.cluster)
     Console().print(table)
 
 

@@ -45,6 +45,7 @@ def result_json(result: SearchResult) -> dict[str, Any]:
                 "title": h.chunk.title,
                 "source": h.chunk.source,
                 "published": h.chunk.published,
+                "outlet": h.chunk.outlet,
                 "start": h.chunk.start,
                 "end": h.chunk.end,
                 "text": h.chunk.text,
@@ -87,7 +88,7 @@ def render_result(result: SearchResult, width: int = 240) -> list[str]:
         )
         lines.append(f"   {text}")
         if h.also and all(o.chunk.doc_id != c.doc_id for o in result.hits[: rank - 1]):  # once per article
-            lines.append("   also reported by: " + "; ".join(f"{m.title} ({m.doc_id}, {m.source})" for m in h.also))
+            lines.append("   also reported by: " + "; ".join(f"{m.title} ({m.doc_id}, {m.outlet or m.source})" for m in h.also))
     return lines
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.ask_cmds import dated_source
+from cli.ask_cmds import dated_source, outlet
 from cli.common import err, handle_errors, print_json, state
 from cli.search_cmd import SINCE_HELP, UNTIL_HELP, date_filters
 from rag.types import Timeline, TimelineEvent
@@ -34,8 +34,9 @@ def _event_lines(event: TimelineEvent, lang: str) -> list[str]:
     how = _BASIS[event.date_basis][lang] if event.date_basis else ""
     words = f": {event.stated}" if event.stated and event.date_basis != "published" else ""
     detail = f" ({how}{words})" if how or words else ""
-    also = f"; also reported by {', '.join(m.source for m in c.also)}" if c.also else ""
-    return [f"[{c.n}] {when}{detail}  {c.title} — {dated_source(c.source, c.published, lang)} ({c.doc_id}{also})",
+    also = f"; also reported by {', '.join(outlet(m.source, m.outlet) for m in c.also)}" if c.also else ""
+    where = dated_source(c.source, c.published, lang, c.outlet)
+    return [f"[{c.n}] {when}{detail}  {c.title} — {where} ({c.doc_id}{also})",
             f"    «{c.quote}»"]
 
 

@@ -236,7 +236,7 @@ def _one_per_sentence(candidates: Sequence[_Candidate]) -> list[_Candidate]:
         doc_ids = {kept.hit.chunk.doc_id, *(m.doc_id for m in kept.hit.also)}
         if cand.hit.chunk.doc_id not in doc_ids:
             c = cand.hit.chunk
-            copy = SameStory(c.doc_id, kept.hit.chunk.doc_id, c.title, c.source, c.published)
+            copy = SameStory(c.doc_id, kept.hit.chunk.doc_id, c.title, c.source, c.published, c.outlet)
             first[norm] = replace(kept, hit=replace(kept.hit, also=(*kept.hit.also, copy)))
     return list(first.values())
 
@@ -250,7 +250,7 @@ def _event_passage(event: TimelineEvent) -> ContextPassage:
     """An event as a numbered prompt passage whose chunk is its sentence, so the citation check quotes it."""
     c = event.citation
     chunk = Chunk(chunk_id=f"{c.doc_id}@{c.start}", doc_id=c.doc_id, title=c.title, text=c.quote, start=c.start,
-                  end=c.end, ordinal=0, source=c.source, published=c.published)
+                  end=c.end, ordinal=0, source=c.source, published=c.published, outlet=c.outlet)
     return ContextPassage(c.n, Hit(chunk=chunk, score=c.score, also=c.also), c.quote, ((0, len(c.quote)),))
 
 

@@ -47,12 +47,16 @@ class Article:
     published_source: str | None = None
     #: lines dropped as boilerplate (breadcrumbs, share counters, related headlines, footers), for tests/debugging
     dropped: tuple[str, ...] = ()
+    #: the publisher as the article's metadata states it (rag.ingestion.outlet); None when unknown. Not
+    #: ``source``, which is the file it came from
+    outlet: str | None = None
 
     @property
     def content_hash(self) -> str:
         import hashlib
 
-        payload = "\x1f".join([self.title, self.text, self.published or "", self.url or ""])
+        parts = [self.title, self.text, self.published or "", self.url or ""]
+        payload = "\x1f".join([*parts, self.outlet] if self.outlet else parts)  # hashes without an outlet unchanged
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
@@ -73,6 +77,8 @@ class Chunk:
     paragraph: int = 0
     #: index of the last paragraph the chunk touches
     paragraph_end: int = 0
+    #: the article's outlet (Article.outlet); None when unknown
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class SameStory:
     title: str
     source: str
     published: str | None = None
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,8 @@ class Citation:
     also: tuple[SameStory, ...] = ()
     #: the dates the quote mentions, relative ones resolved against ``published`` (rag.dates.sentence_dates)
     dates: tuple[QuoteDate, ...] = ()
+    #: the article's outlet as its metadata states it; None when unknown (show the file of ``source`` then)
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,11 +261,13 @@ class DocInfo:
     cluster: str | None = None
     #: where ``published`` came from (field, front_matter, sidecar, upload, cli, html_meta, filename, dateline)
     published_source: str | None = None
+    #: the article's outlet as its metadata states it; None when unknown
+    outlet: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks,
                 "published": self.published, "published_source": self.published_source,
-                "source": self.source, "cluster": self.cluster}
+                "source": self.source, "outlet": self.outlet, "cluster": self.cluster}
 
 
 @dataclass(frozen=True)

@@ -111,10 +111,12 @@ def _cut_reason(answer: Answer) -> str | None:
     return None
 
 
-def outlet_date(source: str, published: str | None, lang: str) -> str:
-    """"outlet · date" for a cited source, each part isolated; an unknown date is said so in ``lang``."""
+def outlet_date(source: str, published: str | None, lang: str, outlet: str | None = None) -> str:
+    """"outlet · date" for a cited source, each part isolated; an unknown date is said so in ``lang``. The
+    outlet is the one the article's metadata states, else the file name of ``source``."""
     date = f'<bdi dir="ltr">{html.escape(published)}</bdi>' if published else f"<bdi>{DATE_UNKNOWN[lang]}</bdi>"
-    return f'<bdi class="sanad-outlet">{html.escape(source_label(source))}</bdi> · <span class="sanad-date">{date}</span>'
+    name = html.escape(source_label(source, outlet))
+    return f'<bdi class="sanad-outlet">{name}</bdi> · <span class="sanad-date">{date}</span>'
 
 
 def _cite_link(n: int, target: str = "sanad-src") -> str:
@@ -126,7 +128,7 @@ def citations_html(answer: Answer) -> str:
     if not answer.citations:
         return ""
     lang = _answer_lang(answer)
-    rows = "".join(f'<div data-n="{c.n}">{_cite_link(c.n)} {outlet_date(c.source, c.published, lang)}</div>'
+    rows = "".join(f'<div data-n="{c.n}">{_cite_link(c.n)} {outlet_date(c.source, c.published, lang, c.outlet)}</div>'
                    for c in sorted(answer.citations, key=lambda c: c.n))
     return f'<div class="sanad-cites" dir="{_lang_dir(lang)}" lang="{lang}">{rows}</div>'
 
@@ -135,7 +137,7 @@ def also_html(also: Sequence[SameStory], lang: str) -> str:
     """"Also reported by: outlet (date), …" — the same story from other outlets; '' when there are none."""
     if not also:
         return ""
-    parts = [f'<bdi class="sanad-outlet" title="{html.escape(s.title)}">{html.escape(source_label(s.source))}</bdi>'
+    parts = [f'<bdi class="sanad-outlet" title="{html.escape(s.title)}">{html.escape(source_label(s.source, s.outlet))}</bdi>'
              + (f' (<bdi dir="ltr">{html.escape(s.published)}</bdi>)' if s.published else "") for s in also]
     sep = "، " if lang == "ar" else ", "
     return (f'<div class="sanad-also" dir="{_lang_dir(lang)}" lang="{lang}">{_ALSO[lang]}: '
@@ -226,9 +228,11 @@ def _highlighted(article: Article | None, citation: Citation) -> str:
     return f"<p>{before}<mark>{quote}</mark>{after}</p>"
 
 
-def source_label(source: str) -> str:
-    """Sources are file paths for ingested files (``upload:NAME`` for uploads); readers need the file
-    name, not the folder it came from."""
+def source_label(source: str, outlet: str | None = None) -> str:
+    """The outlet when the article's metadata states one; else the source, which is a file path for
+    ingested files (``upload:NAME`` for uploads): readers need the file name, not the folder it came from."""
+    if outlet:
+        return outlet
     source = source.removeprefix("upload:")
     return PurePath(source.replace("\\", "/")).name if ("/" in source or "\\" in source) else source
 
@@ -244,7 +248,7 @@ def source_card_html(citation: Citation, article: Article | None, lang: str | No
     return (f'<div class="sanad-source" id="sanad-src-{citation.n}" data-n="{citation.n}" dir="{dir_}">'
             f'<div class="sanad-source-head"><span class="sanad-n">[{citation.n}]</span> <b><bdi>{title}</bdi></b>'
             f'{check}</div><div class="sanad-meta" dir="{_lang_dir(lang)}">'
-            f"{outlet_date(citation.source, published, lang)}</div>"
+            f"{outlet_date(citation.source, published, lang, citation.outlet)}</div>"
             f"{_highlighted(article, citation)}{also_html(citation.also, lang)}</div>")
 
 
@@ -309,8 +313,8 @@ def _published(doc: DocInfo) -> str:
 
 
 def documents_rows(docs: Sequence[DocInfo]) -> list[list[object]]:
-    """The articles as plain rows (id, title, published or 'unknown', source file name, chunks)."""
-    return [[d.doc_id, d.title, _published(d), source_label(d.source), d.chunks] for d in docs]
+    """The articles as plain rows (id, title, published or 'unknown', outlet or source file name, chunks)."""
+    return [[d.doc_id, d.title, _published(d), source_label(d.source, d.outlet), d.chunks] for d in docs]
 
 
 _COLUMNS = (("title", "العنوان", "Title"), ("published", "التاريخ", "Published"), ("source", "المصدر", "Source"),
@@ -325,15 +329,17 @@ def _doc_row(doc: DocInfo) -> str:
     title = doc.title or doc.doc_id
     published = _published(doc)
     date_dir = "ltr" if doc.published else direction(published)
+    source_dir = direction(doc.outlet) if doc.outlet else "ltr"  # an outlet may be Arabic; a file name is a path
     cells = [_cell("title", title, direction(title)), _cell("published", published, date_dir),
-             _cell("source", source_label(doc.source), "ltr"), _cell("chunks", str(doc.chunks), "ltr"),
+             _cell("source", source_label(doc.source, doc.outlet), source_dir), _cell("chunks", str(doc.chunks), "ltr"),
              _cell("id", doc.doc_id, "ltr")]
     return f'<tr data-doc-id="{html.escape(doc.doc_id)}">{"".join(cells)}</tr>'
 
 
 def documents_html(docs: Sequence[DocInfo]) -> str:
     """The Articles table: each cell in its own direction (Arabic titles right-to-left), a date or
-    'unknown' in the title's language, the source's file name (wrapping, never widening the page)."""
+    'unknown' in the title's language, the outlet or else the source's file name (wrapping, never widening the
+    page)."""
     head = "".join(f'<th class="sanad-col-{key}" data-col="{key}"><bdi>{ar}</bdi> · <bdi dir="ltr">{en}</bdi></th>'
                    for key, ar, en in _COLUMNS)
     if not docs:

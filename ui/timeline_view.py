@@ -58,7 +58,7 @@ def event_html(event: TimelineEvent, lang: str) -> str:
     quote = (f'<p class="sanad-tl-quote" dir="{direction(c.quote)}"><span class="sanad-n">[{c.n}]</span> '
              f"<bdi>{html.escape(c.quote)}</bdi></p>")
     meta = (f'<div class="sanad-tl-meta" dir="{_dir(lang)}"><b><bdi>{html.escape(c.title)}</bdi></b> · '
-            f"{outlet_date(c.source, c.published, lang)}{stated}</div>")
+            f"{outlet_date(c.source, c.published, lang, c.outlet)}{stated}</div>")
     return (f'<li class="sanad-tl-event" id="{TIMELINE_TARGET}-{c.n}" data-n="{c.n}" data-date="{event.date or ""}">'
             f'{side}<div class="sanad-tl-body">{quote}{meta}{also_html(c.also, lang)}</div></li>')
 

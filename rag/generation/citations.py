@@ -91,7 +91,7 @@ def make_citation(n: int, hit: Hit, start: int, end: int, *, supported: bool = T
     return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
                     quote=quote, start=chunk.start + start, end=chunk.start + end,
                     score=float(hit.score), published=chunk.published, supported=supported, also=hit.also,
-                    dates=quote_dates(quote, chunk.published))
+                    dates=quote_dates(quote, chunk.published), outlet=chunk.outlet)
 
 
 def quote_dates(quote: str, published: str | None) -> tuple[QuoteDate, ...]:

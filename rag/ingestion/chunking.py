@@ -178,4 +178,5 @@ def _chunk(article: Article, group: Sequence[_Unit], ordinal: int) -> Chunk:
         published=article.published,
         paragraph=group[0].paragraph,
         paragraph_end=group[-1].paragraph,
+        outlet=article.outlet,
     )

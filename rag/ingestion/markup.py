@@ -1,4 +1,4 @@
-"""Formats with markup -> plain article text plus metadata (title, published, url).
+"""Formats with markup -> plain article text plus metadata (title, published, url, outlet).
 
 HTML goes through trafilatura (main-text extraction and date/title metadata: regexes over HTML lose
 text and keep menus); PDF through pypdf; Markdown loses only its markers. Each returns ``(text, meta)``
@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from rag.errors import IngestError, UnsupportedFileError
+from rag.ingestion.outlet import OUTLET_KEYS, outlet_name, outlet_of
 
 __all__ = ["html_to_text", "markdown_to_text", "pdf_to_text"]
 
@@ -56,6 +57,7 @@ def markdown_to_text(source: str) -> tuple[str, Meta]:
 
 def _front_matter(block: str) -> Meta:
     meta: Meta = {}
+    names: dict[str, object] = {}
     for line in block.splitlines():
         match = _FRONT_KEY.match(line)
         if not match:
@@ -67,6 +69,11 @@ def _front_matter(block: str) -> Meta:
             meta["published"] = value
         elif key in {"url", "link", "source_url"} and value:
             meta["url"] = value
+        elif key in OUTLET_KEYS and value:
+            names[key] = value
+    outlet = outlet_of(names)  # 'outlet' wins over 'publisher', 'site', whatever their order
+    if outlet:
+        meta["outlet"] = outlet
     return meta
 
 
@@ -86,8 +93,27 @@ def html_to_text(html: str, name: str = "file") -> tuple[str, Meta]:
         "title": _clean_meta(getattr(document, "title", None)),
         "published": _clean_meta(getattr(document, "date", None)),
         "url": _clean_meta(getattr(document, "url", None)),
+        "outlet": stated_sitename(html),
     }
     return text, meta
+
+
+def stated_sitename(html: str) -> str | None:
+    """The outlet the page states about itself: og:site_name, article:publisher, a publisher meta tag,
+    twitter:site, JSON-LD ``publisher.name`` (trafilatura's meta-tag and JSON-LD readers). Not the
+    ``sitename`` of ``bare_extraction``: that falls back to a part of the <title> or the URL's host,
+    which are guesses, and an outlet is never guessed."""
+    from trafilatura.metadata import examine_meta, extract_meta_json
+    from trafilatura.utils import load_html
+
+    tree = load_html(html)
+    if tree is None:
+        return None
+    try:
+        document = extract_meta_json(tree, examine_meta(tree))
+    except (ValueError, TypeError, AttributeError):  # malformed metadata is no metadata
+        return None
+    return outlet_name(getattr(document, "sitename", None))
 
 
 def _clean_meta(value: object) -> str | None:

@@ -149,7 +149,7 @@ class NearDuplicateIndex:
 
     # --- reading -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, SameStory]:
-        """doc id -> (cluster, title, source, published), as stored now (reloaded when the file moved)."""
+        """doc id -> (cluster, title, source, published, outlet), as stored now (reloaded when the file moved)."""
         self._refresh()
         return {doc_id: doc.info for doc_id, doc in self._docs.items()}
 
@@ -198,7 +198,7 @@ class NearDuplicateIndex:
         match = self._best_match(sig, order)
         cluster = self._docs[match].cluster if match else article.doc_id
         info = SameStory(doc_id=article.doc_id, cluster=cluster, title=article.title, source=article.source,
-                         published=article.published)
+                         published=article.published, outlet=article.outlet)
         self._docs[article.doc_id] = _Doc(order, cluster, sig, info)
         self._index().insert(article.doc_id, self._lean(sig[0]))
 
@@ -225,7 +225,7 @@ class NearDuplicateIndex:
             del self._docs[member.info.doc_id]
         for member in later:
             article = Article(doc_id=member.info.doc_id, title=member.info.title, text="",
-                              source=member.info.source, published=member.info.published)
+                              source=member.info.source, published=member.info.published, outlet=member.info.outlet)
             self._place(article, member.sig, order=member.order)
 
     def _reconcile(self, skip: set[str]) -> None:
@@ -283,8 +283,8 @@ class NearDuplicateIndex:
             self._next = int(data["next"])
         self._docs = {}
         for i, doc_id in enumerate(str(x) for x in ids):
-            cluster, title, source, published = (str(x) for x in text[i])
-            info = SameStory(doc_id, cluster, title, source, published or None)
+            cluster, title, source, published, *outlet = (str(x) for x in text[i])  # no outlet column before
+            info = SameStory(doc_id, cluster, title, source, published or None, (outlet or [""])[0] or None)
             self._docs[doc_id] = _Doc(int(orders[i]), cluster, sigs[i], info)
         self._lsh = None
 
@@ -296,8 +296,8 @@ class NearDuplicateIndex:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
         np.savez(tmp, format=np.int64(_FORMAT), meta=np.array(self._meta()), next=np.int64(self._next),
                  ids=np.array([d.info.doc_id for d in docs], dtype=str),
-                 text=np.array([[d.cluster, d.info.title, d.info.source, d.info.published or ""] for d in docs],
-                               dtype=str).reshape(len(docs), 4),
+                 text=np.array([[d.cluster, d.info.title, d.info.source, d.info.published or "", d.info.outlet or ""]
+                                for d in docs], dtype=str).reshape(len(docs), 5),
                  order=np.array([d.order for d in docs], dtype=np.int64),
                  sigs=np.array([d.sig for d in docs], dtype=np.uint32).reshape(len(docs), 2, self.params.num_perm))
         os.replace(tmp, self.path)

@@ -17,6 +17,7 @@ from rag.arabic import detect_language
 from rag.errors import IngestError, UnsupportedFileError
 from rag.ingestion.clean import clean_text
 from rag.ingestion.markup import html_to_text, markdown_to_text, pdf_to_text
+from rag.ingestion.outlet import first_outlet, outlet_of
 from rag.ingestion.published import best_published, read_sidecar
 from rag.types import Article, FileFailure
 
@@ -88,9 +89,12 @@ def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
     explicit = "front_matter" if suffix == ".md" else "html_meta" if suffix in {".html", ".htm"} else "field"
     sidecar = read_sidecar(path)
     dates = [(explicit, meta.pop("published", None)), ("sidecar", sidecar.get("published", sidecar.get("date")))]
+    outlets = [meta.pop("outlet", None), outlet_of(sidecar)]
     if explicit == "html_meta":  # the sidecar is the user's word; HTML metadata comes after it
         dates.reverse()
-    article = article_from_text(path.stem, text, str(path), dates=dates, file_name=path.name, **meta)
+        outlets.reverse()
+    article = article_from_text(path.stem, text, str(path), dates=dates, file_name=path.name,
+                                outlet=first_outlet(outlets), **meta)
     return [article], []
 
 
@@ -160,10 +164,12 @@ def article_from_text(
     url: str | None = None,
     dates: Sequence[tuple[str, object]] = (),
     file_name: str | None = None,
+    outlet: str | None = None,
 ) -> Article:
     """Clean ``text`` into an Article; ``title`` (metadata) wins over the detected headline. The
     publication date is the first of ``published`` (a record's own field), ``dates`` ((source, value) in
-    trust order), a date in ``file_name``, the dateline of the first lines; unknown stays None."""
+    trust order), a date in ``file_name``, the dateline of the first lines; unknown stays None. ``outlet``
+    is the publisher the metadata states (rag.ingestion.outlet), None when it states none."""
     clean_title, body, dropped = clean_text(text, title=title or None)
     if not body.strip() or body == clean_title and title:
         raise UnsupportedFileError(f"{doc_id}: no article text left after cleaning",
@@ -179,6 +185,7 @@ def article_from_text(
         lang=detect_language(body),
         published_source=day_source,
         dropped=dropped,
+        outlet=outlet or None,
     )
 
 
@@ -186,7 +193,8 @@ def article_from_text(
 
 
 def _load_jsonl(path: Path, data: bytes) -> tuple[list[Article], list[FileFailure]]:
-    """One article per line: {"id", "title", "text", optional "url", "published", "source"}."""
+    """One article per line: {"id", "title", "text", optional "url", "published", "outlet"}; the outlet may
+    also be given as "publisher", "site" or a "source" that names it (not a path or URL)."""
     articles: list[Article] = []
     failures: list[FileFailure] = []
     seen: set[str] = set()
@@ -223,7 +231,8 @@ def _jsonl_article(line: str, source: str) -> Article:
         raise ValueError(f"missing or empty field(s): {', '.join(missing)}")
     url = record.get("url") if isinstance(record.get("url"), str) else None
     return article_from_text(doc_id.strip(), record["text"], source, title=record["title"],
-                             published=record.get("published"), url=url)
+                             published=record.get("published"), url=url,
+                             outlet=outlet_of(record, source_too=True))
 
 
 def _one_line(error: Exception) -> str:

@@ -49,6 +49,7 @@ def chunk_record(chunk: Chunk) -> dict[str, Any]:
         "published_day": day_number(chunk.published),
         "paragraph": chunk.paragraph,
         "paragraph_end": chunk.paragraph_end,
+        "outlet": chunk.outlet,
         "terms": " ".join(terms),
         "stems": " ".join(arabic.stem(t) for t in terms),
     }
@@ -67,6 +68,7 @@ def record_chunk(record: Mapping[str, Any]) -> Chunk:
         published=record["published"],
         paragraph=int(record.get("paragraph", 0)),
         paragraph_end=int(record.get("paragraph_end", 0)),
+        outlet=record.get("outlet") or None,  # absent in segments written before outlets were kept
     )
 
 

@@ -286,6 +286,7 @@ class ChromaStore:
                 "source": article.source,
                 "published": article.published or "",
                 "published_source": article.published_source or "",
+                "outlet": article.outlet or "",
                 "url": article.url or "",
                 "lang": article.lang,
                 "content_hash": article.content_hash,
@@ -333,6 +334,7 @@ class ChromaStore:
             url=str(meta.get("url") or "") or None,
             lang=str(meta.get("lang") or "ar"),
             published_source=str(meta.get("published_source") or "") or None,
+            outlet=str(meta.get("outlet") or "") or None,
         )
 
     def documents(self) -> list[DocInfo]:
@@ -346,6 +348,7 @@ class ChromaStore:
                 source=str(rec.get("source", "")),
                 content_hash=str(rec.get("content_hash", "")),
                 published_source=str(rec.get("published_source") or "") or None,
+                outlet=str(rec.get("outlet") or "") or None,
             )
             for doc_id, rec in self.doc_records().items()
             if rec.get("status") == "complete"

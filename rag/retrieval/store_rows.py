@@ -109,6 +109,7 @@ def chunk_meta(chunk: Chunk, gen: str = "") -> dict[str, Any]:
         "ordinal": chunk.ordinal,
         "paragraph": chunk.paragraph,
         "paragraph_end": chunk.paragraph_end,
+        "outlet": chunk.outlet or "",
         "ver": version_of(chunk.chunk_id),
         "gen": gen,
     }
@@ -128,6 +129,7 @@ def to_chunk(chunk_id: str, text: str | None, meta: Mapping[str, Any] | None) ->
         published=str(m.get("published") or "") or None,
         paragraph=int(m.get("paragraph", 0)),
         paragraph_end=int(m.get("paragraph_end", 0)),
+        outlet=str(m.get("outlet") or "") or None,
     )
 
 

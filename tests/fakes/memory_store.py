@@ -112,7 +112,8 @@ class MemoryStore:
 
     def documents(self) -> list[DocInfo]:
         return [DocInfo(d["doc_id"], d["title"], d["chunks"], d["published"], d["source"],
-                        published_source=d["article"].published_source) for d in self.docs.values()]
+                        published_source=d["article"].published_source, outlet=d["article"].outlet)
+                for d in self.docs.values()]
 
     def count_chunks(self) -> int:
         return len(self._visible())

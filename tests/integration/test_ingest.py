@@ -175,7 +175,8 @@ def test_cli_json_shapes_and_failure_exit_code(make_settings, articles: Path) ->
     assert any(line.startswith("skipped ") and "broken.txt" in line for line in result.stderr.splitlines())
 
     docs = json.loads(_cli(["docs", "--json"], env).stdout)
-    assert len(docs) == 5 and set(docs[0]) == {"doc_id", "title", "chunks", "published", "published_source", "source", "cluster"}
+    assert len(docs) == 5 and set(docs[0]) == {"doc_id", "title", "chunks", "published", "published_source", "source",
+                                                  "outlet", "cluster"}
     no_model = _cli(["docs", "--json"], {**env, "SANAD_EMBED_MODEL": "/no/such/model"})
     assert json.loads(no_model.stdout) == docs and not no_model.stderr.strip(), "listing loads no model"
 

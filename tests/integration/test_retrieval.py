@@ -198,7 +198,7 @@ def test_cli_search_json_schema(corpus: dict[str, Path], monkeypatch: pytest.Mon
     assert set(data) >= {"query", "confidence", "lang", "keyword_query", "hits"}
     assert 0.0 <= data["confidence"] <= 1.0 and data["lang"] == "ar"
     assert all(h["published"] for h in data["hits"])  # the date range drops undated seeds
-    keys = {"rank", "chunk_id", "doc_id", "title", "source", "published", "start", "end", "text", "score",
+    keys = {"rank", "chunk_id", "doc_id", "title", "source", "published", "outlet", "start", "end", "text", "score",
             "keyword_score", "dense_score", "also"}
     assert data["hits"] and all(set(h) == keys for h in data["hits"])
     assert [h["rank"] for h in data["hits"]] == list(range(1, len(data["hits"]) + 1))

@@ -141,6 +141,17 @@ def test_source_label_shows_file_name_not_folder():
     assert render.source_label("/tmp/sanad-upload-x/000_ab.txt") == "000_ab.txt"
     assert render.source_label("C:\\news\\a.md") == "a.md"
     assert render.source_label("alwasat") == "alwasat"
+
+
+def test_an_outlet_stands_for_the_source_in_labels_and_the_articles_table():
+    assert render.source_label("/data/news/000_ab.txt", "الجزيرة نت") == "الجزيرة نت"
+    assert render.source_label("/data/news/000_ab.txt", None) == "000_ab.txt"
+    docs = [DocInfo("a", "حفتر في موسكو", 3, "2016-11-29", "/data/a.txt", outlet="الجزيرة نت"),
+            DocInfo("b", "Haftar", 2, None, "/data/b.txt")]
+    assert [row[3] for row in render.documents_rows(docs)] == ["الجزيرة نت", "b.txt"]
+    table = render.documents_html(docs)
+    assert '<td class="sanad-col-source" dir="rtl"><bdi>الجزيرة نت</bdi></td>' in table
+    assert '<td class="sanad-col-source" dir="ltr"><bdi>b.txt</bdi></td>' in table
     card = render.source_card_html(Citation(1, "d1", "t", "/tmp/up/x.txt", QUOTE, START, START + 3, 0.5), ARTICLE)
     assert "x.txt" in card and "/tmp/up" not in card
 

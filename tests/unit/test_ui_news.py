@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
@@ -132,6 +133,20 @@ def test_the_card_lists_the_other_outlets_of_the_same_story():
     english = render.sources_html(_answer(citations=(_cite(also=also),)), {"doc1": ARTICLE})
     assert "Also reported by: " in english and "نشرته أيضا" not in english
     assert "sanad-also" not in render.source_card_html(_cite(), ARTICLE, "ar")
+
+
+def test_a_known_outlet_replaces_the_file_name_on_the_card_footer_and_also_line():
+    also = (SameStory("d2", "doc1", "حفتر في موسكو", "upload:libya-observer.txt", "2016-11-28", "Libya Observer"),
+            SameStory("d3", "doc1", "Haftar in Moscow", "/x/afrigate.html"))  # no outlet known: its file name
+    cite = replace(_cite(1, "2017-01-05", also=also), outlet="بوابة الوسط")
+    card = render.source_card_html(cite, ARTICLE, "ar")
+    meta = card[card.index("sanad-meta"):card.index("<p>")]
+    assert '<bdi class="sanad-outlet">بوابة الوسط</bdi>' in meta and "alwasat.txt" not in meta and "2017-01-05" in meta
+    line = card[card.index("sanad-also"):]
+    assert "Libya Observer" in line and "libya-observer.txt" not in line and "afrigate.html" in line
+    footer = render.answer_html(_answer(citations=(cite, _cite(2))))
+    footer = footer[footer.index("sanad-cites"):]
+    assert "بوابة الوسط" in footer and "alwasat.txt" in footer  # [2] has no outlet: its file name, as before
 
 
 # --- the date range -----------------------------------------------------------------------------------

@@ -174,3 +174,13 @@ def test_the_real_timeliner_behind_the_facade_dates_by_the_article_and_renders_e
     assert html.count('<li class="sanad-tl-event"') == len(events)
     for e in events:
         assert e["citation"]["quote"] in html
+
+
+def test_events_show_the_outlet_when_known():
+    copy = SameStory("d9", "d1", "Haftar in Moscow", "/news/libya-observer.txt", "2016-11-29", "Libya Observer")
+    cite = Citation(1, "d1", "حفتر في موسكو", "/news/alwasat.txt", SENTENCES[1], 0, len(SENTENCES[1]), 0.9,
+                    "2016-11-18", also=(copy,), outlet="بوابة الوسط")
+    html = timeline_html(Timeline("q", (TimelineEvent("2016-11", "month", "text", cite),)), "ar")
+    event = _events(html, "dated")[0]
+    assert '<bdi class="sanad-outlet">بوابة الوسط</bdi>' in event and "alwasat.txt" not in event
+    assert "Libya Observer" in event and "libya-observer.txt" not in event
