@@ -375,7 +375,7 @@ class IngestPipeline:
     # --- collaborators (H1's readers and chunker unless injected) --------------------------------
     def _discover_fn(self) -> Discover:
         if self._discover is None:
-            from rag.ingestion.readers import iter_source_files
+            from rag.ingestion.discovery import iter_source_files
 
             return iter_source_files
         return self._discover

@@ -16,6 +16,7 @@ from typing import Any
 from rag.arabic import detect_language
 from rag.errors import IngestError, UnsupportedFileError
 from rag.ingestion.clean import clean_text
+from rag.ingestion.discovery import iter_source_files, read_regular  # iter_source_files: re-exported
 from rag.ingestion.markup import html_to_text, markdown_to_text, pdf_to_text
 from rag.ingestion.outlet import first_outlet, outlet_of
 from rag.ingestion.published import best_published, read_sidecar
@@ -33,38 +34,6 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _HINT_FILES = "remove it from the articles folder or convert it to UTF-8 text"
-
-
-def iter_source_files(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
-    """Expand files and folders (recursive, sorted, hidden files skipped) into supported files; a missing
-    path or an unsupported suffix given explicitly becomes a FileFailure; unsupported files inside folders
-    are skipped silently (a folder of articles often holds images or notes too)."""
-    files: list[Path] = []
-    failures: list[FileFailure] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            files.extend(_walk(path))
-        elif not path.exists():
-            failures.append(FileFailure(str(path), "no such file or folder"))
-        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-            failures.append(FileFailure(str(path), f"unsupported file type '{path.suffix}' (supported: {supported})"))
-        else:
-            files.append(path)
-    unique = list(dict.fromkeys(files))
-    return unique, failures
-
-
-def _walk(folder: Path) -> list[Path]:
-    found = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if any(part.startswith(".") for part in relative):
-            continue
-        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
-            found.append(path)
-    return found
 
 
 def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
@@ -99,11 +68,7 @@ def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise IngestError(f"{path.name}: cannot read the file ({e.strerror or e})",
-                          hint="check that the file exists and is readable") from e
+    return read_regular(path)  # never blocks on a FIFO nor reads a device (rag.ingestion.discovery)
 
 
 def decode_bytes(data: bytes, name: str = "file") -> str:
