@@ -28,6 +28,7 @@ __all__ = ["Call", "Ledger", "ArticlePool", "run_mixed", "verify", "kind_table",
 #: request kinds and their weights in each client's draw (writes are about one request in six)
 KINDS = ("ask", "ask_sse", "search_get", "search_post", "upload", "delete")
 WEIGHTS = (3, 3, 3, 3, 2, 1)
+LABELS = {"ask": "ask (JSON)", "ask_sse": "ask (SSE)", "search_get": "search GET", "search_post": "search POST"}
 
 
 @dataclass
@@ -246,12 +247,12 @@ def pct(values: list[float], q: float) -> float:
 
 def kind_table(calls: list[Call], seconds: float) -> list[str]:
     """Markdown rows: kind / requests / errors / 503 busy / p50 / p95 (ms, over every answered request)."""
-    lines = ["| kind | requests | errors | 503 index_busy | p50 ms | p95 ms |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| mixed load | requests | errors | 503 index_busy | p50 ms | p95 ms |", "|---|---:|---:|---:|---:|---:|"]
     for kind in (*KINDS, "all"):
         mine = [c for c in calls if kind in (c.kind, "all")]
         lat = [c.latency * 1000 for c in mine if c.status]
         errors = sum(c.outcome == "error" for c in mine)
         busy = sum(c.outcome == "busy" for c in mine)
-        label = f"**{kind}** ({len(mine) / seconds:.1f} req/s)" if kind == "all" else kind
+        label = f"**all** ({len(mine) / seconds:.1f} req/s)" if kind == "all" else LABELS.get(kind, kind)
         lines.append(f"| {label} | {len(mine)} | {errors} | {busy} | {pct(lat, .5):.0f} | {pct(lat, .95):.0f} |")
     return lines
