@@ -46,7 +46,7 @@ def sources_text(answer: Answer) -> str:
         return ""
     lines = []
     for c in sorted(answer.citations, key=lambda c: c.n):
-        source = PurePath(c.source.replace("\\", "/")).name  # ingested sources are paths; show the file name
+        source = c.outlet or PurePath(c.source.replace("\\", "/")).name  # the outlet, else the file name
         where = ", ".join(part for part in (source, c.published) if part)
         lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
     return "\n\nSources:\n" + "\n".join(lines)

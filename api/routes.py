@@ -118,7 +118,7 @@ def list_documents(request: Request) -> dict[str, Any]:
 def get_document(doc_id: str, request: Request) -> dict[str, Any]:
     article = _service(request).article(doc_id)
     return {"doc_id": article.doc_id, "title": article.title, "text": article.text, "source": article.source,
-            "published": article.published, "url": article.url, "lang": article.lang}
+            "published": article.published, "outlet": article.outlet, "url": article.url, "lang": article.lang}
 
 
 @native_router.delete("/documents/{doc_id}", summary="Remove an article from the index")

@@ -308,3 +308,18 @@ def test_chat_stream_sends_text_of_answers_that_arrive_without_deltas(make_setti
     chunks = [json.loads(d) for _, d in sse_events(resp.text)[:-1]]
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text == "لا تتضمن المقالات إجابة." and chunks[-1]["sanad"]["refused"] is True
+
+
+def test_the_openai_sources_footer_names_the_outlet_where_known_else_the_file():
+    from api.openai_compat import sources_text
+    from rag.types import Answer, Citation
+
+    def cite(n: int, outlet: str | None) -> Citation:
+        return Citation(n=n, doc_id=f"d{n}", title=f"T{n}", source=f"/data/articles/file{n}.txt", quote="q",
+                        start=0, end=1, score=1.0, published="2016-11-18" if n == 1 else None, outlet=outlet)
+
+    answer = Answer(answer="a [1][2].", citations=(cite(1, "Jawhara FM"), cite(2, None)), grounded=True,
+                    refused=False, mode="llm", model="m")
+    footer = sources_text(answer)
+    assert "[1] T1 — Jawhara FM, 2016-11-18" in footer and "[2] T2 — file2.txt" in footer
+    assert "/data/articles" not in footer
