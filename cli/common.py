@@ -72,16 +72,52 @@ def handle_errors(func: F | None = None, *, interrupted: str = INTERRUPTED_WRITE
         except KeyboardInterrupt:
             err(f"\n{interrupted}")
             raise typer.Exit(code=130) from None
-        except OSError as exc:
-            err(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
-            raise typer.Exit(code=2) from None
         except Exception as exc:  # the edge of the program: never show a traceback to a user
+            known = environment_message(exc)
+            if known is not None:
+                err(known)
+                raise typer.Exit(code=2) from None
             if os.environ.get("SANAD_DEBUG"):
                 raise
             err(f"error: unexpected {type(exc).__name__}: {exc} (set SANAD_DEBUG=1 for details)")
             raise typer.Exit(code=1) from None
 
     return wrapper
+
+
+_READ_ONLY = ("readonly database", "read-only file system", "read only file system")
+_HINT_DATA = "point SANAD_DATA_DIR at a folder you can write to, or fix its permissions"
+
+
+def environment_message(exc: Exception) -> str | None:
+    """One line + hint for faults of the user's environment, not of Sanad (exit code 2): a read-only or
+    unwritable index folder (Chroma reports it as its own InternalError), a file the OS refuses, text that
+    is not valid UTF-8. None: a bug, reported as 'unexpected'."""
+    text = str(exc)
+    if any(marker in text.lower() for marker in _READ_ONLY):
+        return f"error: the index folder is read-only; Sanad writes there even to read ({_HINT_DATA})"
+    if isinstance(exc, OSError):
+        where = os.fsencode(exc.filename).decode("utf-8", "backslashreplace") if exc.filename else ""
+        line = f"error: {exc.strerror or exc}: {where}".rstrip(": ")
+        return f"{line} (check that the path exists and that you may read and write it)"
+    if isinstance(exc, UnicodeError):
+        return ("error: text that is not valid UTF-8 (a stray byte or a lone surrogate) "
+                "(retype it, or set a UTF-8 locale such as LANG=C.UTF-8)")
+    return None
+
+
+def settings_message(exc: Exception) -> str:
+    """One line for settings that cannot be loaded: which setting, from where, and why (never pydantic's dump)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return (f"error: invalid setting {name}: {reason}{more} "
+                f"(check SANAD_{name.upper()} and the {name} key in sanad.toml)")
+    return f"error: invalid settings: {exc}".splitlines()[0]
 
 
 def quiet_libraries() -> None:

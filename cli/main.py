@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
 
 from cli.bidi import BidiMode, finish
 from cli.bidi import install as install_bidi
-from cli.common import AppState, err, quiet_libraries
+from cli.common import AppState, err, quiet_libraries, settings_message
 
 app = typer.Typer(
     name="sanad",
@@ -38,7 +40,7 @@ def _root(
     try:
         ctx.obj = AppState(settings=load_settings(config))
     except (ValidationError, RagError) as exc:
-        err(f"error: invalid settings: {exc}".splitlines()[0] + " (check SANAD_* variables and sanad.toml)")
+        err(settings_message(exc))
         raise typer.Exit(code=2) from None
 
 
@@ -51,7 +53,24 @@ def _register_commands() -> None:
         importlib.import_module(name).register(app)
 
 
+def _bad_argument() -> str | None:
+    """An argument the shell passed as bytes that are not UTF-8 (Python keeps them as lone surrogates,
+    which no tokenizer or JSON encoder accepts): refused here with one clear line."""
+    for arg in sys.argv[1:]:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
+            return (f"error: argument '{shown}' is not valid UTF-8 (retype it, rename the file, "
+                    "or set a UTF-8 locale such as LANG=C.UTF-8)")
+    return None
+
+
 def main() -> None:
+    bad = _bad_argument()
+    if bad:
+        err(bad)
+        raise SystemExit(2)
     _register_commands()
     try:
         app()

@@ -138,6 +138,22 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("ollama_host")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A host that is not an http(s) URL fails here, once, instead of as an odd error on every call."""
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            ok = parts.scheme in {"http", "https"} and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{value!r} is not an http(s) URL like http://127.0.0.1:11434")
+        return value.strip()
+
     @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
@@ -182,16 +198,25 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings once, at an entry point. ``config_file`` overrides ``SANAD_CONFIG``."""
-    if config_file is None:
-        return Settings(**overrides)
-    path = Path(config_file)
-    if not path.is_file():
-        from rag.errors import ConfigError
+    """Build the settings once, at an entry point. ``config_file`` overrides ``SANAD_CONFIG``. A config file
+    that is not valid TOML (or not readable text) is a ConfigError naming the file and the line, no traceback."""
+    import tomllib
 
+    from rag.errors import ConfigError
+
+    path = Path(config_file) if config_file is not None else Path(os.environ.get("SANAD_CONFIG", "sanad.toml"))
+    if config_file is not None and not path.is_file():
         raise ConfigError(f"config file not found: {path}", hint="pass an existing sanad.toml")
-    bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
-    return bound(**overrides)
+    try:
+        if config_file is None:
+            return Settings(**overrides)
+        bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+        return bound(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the file or remove it") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                          hint="it must be a readable UTF-8 TOML file") from None
 
 
 def render_docs() -> str:
