@@ -4,18 +4,26 @@ The check runs in ASGI middleware (``api.middleware.ApiKeyGate``) BEFORE any byt
 FastAPI dependency runs only after a JSON or multipart body has been parsed, which let a client without
 the key make the server read (and spool to /tmp) hundreds of megabytes before its 401. ``require_key``
 stays on the routers so the OpenAPI schema declares the scheme, and as a second check.
+
+With a key, everything the server answers needs it except ``PUBLIC_PATHS`` and what the chat mounted at /
+declares public by design (its login page and that page's static files, see ``ChatAccess``); the chat's other
+paths take either the key or a logged-in chat session. Default-deny: a route Gradio adds in a new version is
+closed until someone documents it as public (docs/api.md).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Scope
 
 from api.errors import ApiError
 
-__all__ = ["require_key", "bearer_scheme", "key_error", "PUBLIC_PATHS", "is_protected"]
+__all__ = ["require_key", "bearer_scheme", "key_error", "PUBLIC_PATHS", "is_api_path", "ChatAccess", "NO_CHAT"]
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Set when the server has SANAD_API_KEY.")
 
@@ -26,11 +34,23 @@ _API_PATHS = ("/v1", "/readyz", "/docs", "/redoc", "/openapi.json")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def is_protected(path: str) -> bool:
-    """Whether a key (when set) is needed for this path: the API, its docs and /readyz; not /healthz."""
-    if path in PUBLIC_PATHS:
-        return False
+def is_api_path(path: str) -> bool:
+    """Whether the path is the API's (its routes, docs and probes), which only the Bearer key opens."""
     return any(path == p or path.startswith(p + "/") for p in _API_PATHS)
+
+
+@dataclass(frozen=True)
+class ChatAccess:
+    """What the chat mounted at / tells the key gate (the CLI composes it; ``api`` never imports ``ui``):
+    ``public(path)``: answered without a key by design (the login page and its static files);
+    ``session(scope)``: the request carries a logged-in chat session (the chat's login took the key)."""
+
+    public: Callable[[str], bool]
+    session: Callable[[Scope], bool]
+
+
+#: no chat mounted: nothing but ``PUBLIC_PATHS`` is open, and no session stands in for the key
+NO_CHAT = ChatAccess(public=lambda _path: False, session=lambda _scope: False)
 
 
 def key_error(authorization: str | None, expected: str) -> ApiError | None:

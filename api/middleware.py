@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import is_protected, key_error
-from api.errors import error_body
+from api.auth import NO_CHAT, PUBLIC_PATHS, ChatAccess, is_api_path, key_error
+from api.errors import ApiError, error_body
 from rag.settings import Settings
 
 __all__ = ["RouteErrors", "LoopbackHosts", "CorsPolicy", "ApiKeyGate", "BodyLimit", "send_error", "host_name",
@@ -166,21 +166,38 @@ class CorsPolicy:
 
 
 class ApiKeyGate:
-    """With a key set, a request for a protected path without the right Bearer key gets its 401 before any
-    byte of its body is read (``Connection: close``, so the rest of an upload is never taken in)."""
+    """With a key set, a request for any path but the public ones, without the right Bearer key (or, on the
+    chat's paths, a logged-in chat session), gets its 401 before any byte of its body is read
+    (``Connection: close``, so the rest of an upload is never taken in); a websocket is closed (1008)."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, chat: ChatAccess = NO_CHAT) -> None:
         self.app = app
         self.key = settings.api_key
+        self.chat = chat
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.key and scope["type"] == "http" and is_protected(scope.get("path", "")):
-            error = key_error(_header(scope, b"authorization"), self.key)
+        if self.key and scope["type"] in ("http", "websocket"):
+            error = self.refusal(scope, self.key)
+            if error is not None and scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
             if error is not None:
                 headers = [*error.headers.items(), ("connection", "close")]
                 await send_error(send, error.http_status, error_body(error.code, error.message, error.hint), headers)
                 return
         await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope, key: str) -> ApiError | None:
+        """The 401 for this request, or None: public paths pass; the API needs the Bearer key; the chat's
+        other paths need the key or a chat session (the browser holds a cookie, not the key)."""
+        path = scope.get("path", "")
+        api = is_api_path(path)
+        if path in PUBLIC_PATHS or (not api and self.chat.public(path)):
+            return None
+        error = key_error(_header(scope, b"authorization"), key)
+        if error is None or api or not self.chat.session(scope):
+            return error
+        return None
 
 
 class _TooLarge(Exception):

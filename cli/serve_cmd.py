@@ -16,7 +16,7 @@ from cli.common import err, handle_errors, state
 from rag.errors import ConfigError
 from rag.settings import Settings
 
-__all__ = ["register", "build_server", "is_loopback", "check_bind"]
+__all__ = ["register", "build_server", "build_chat_server", "chat_access", "is_loopback", "check_bind"]
 
 
 def is_loopback(host: str) -> bool:
@@ -38,6 +38,14 @@ def check_bind(host: str, settings: Settings, allow_remote_without_key: bool) ->
     )
 
 
+def chat_access() -> Any:
+    """What the chat opens without the key (its login page) and how the key gate sees a logged-in session."""
+    from api.auth import ChatAccess
+    from ui.app import has_chat_session, is_public_chat_path
+
+    return ChatAccess(public=is_public_chat_path, session=has_chat_session)
+
+
 def build_server(service: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8321) -> Any:
     """The FastAPI app with the Gradio chat mounted at / (one process, one facade)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -45,9 +53,22 @@ def build_server(service: Any, settings: Settings, *, host: str = "127.0.0.1", p
     from ui import build_ui
     from ui.app import mount_ui
 
-    app = create_app(service, settings)
+    app = create_app(service, settings, chat=chat_access())
     blocks = build_ui(service, settings)
     return mount_ui(app, blocks, settings, host=host, port=port)
+
+
+def build_chat_server(service: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8321) -> Any:
+    """The chat alone (`sanad ui`), mounted into a bare app behind the API's guards (Host check on loopback,
+    no credentialed CORS, the key gate before any body byte, body limits) and Gradio's upload path check;
+    ``blocks.launch()`` would give none of the first four."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from api.app import create_guarded_app
+    from ui import build_ui
+    from ui.app import mount_ui
+
+    app = create_guarded_app(settings, chat=chat_access())
+    return mount_ui(app, build_ui(service, settings), settings, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:
@@ -80,12 +101,14 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="Port (default: settings.port)."),
         allow_remote_without_key: bool = typer.Option(False, "--allow-remote-without-key"),
     ) -> None:
-        """Run the Gradio chat alone (no HTTP API)."""
-        os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-        from ui import build_ui
-        from ui.app import launch_ui
+        """Run the Gradio chat alone (no HTTP API), behind the same guards as `sanad serve`."""
+        import uvicorn
+
+        from api.server import server_options
 
         st = state(ctx)
         bind_host, bind_port = host or st.settings.host, port or st.settings.port
         check_bind(bind_host, st.settings, allow_remote_without_key)
-        launch_ui(build_ui(st.service(), st.settings), st.settings, host=bind_host, port=bind_port)
+        server = build_chat_server(st.service(), st.settings, host=bind_host, port=bind_port)
+        err(f"sanad: chat on http://{bind_host}:{bind_port}")
+        uvicorn.run(server, host=bind_host, port=bind_port, log_level="warning", **server_options())

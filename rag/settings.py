@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     # --- API -----------------------------------------------------------------------------------
     api_key: str | None = Field(None, description="Bearer key required by the HTTP API (/v1, /readyz, /docs, "
                                 "/openapi.json; only /healthz is public), checked before any body byte is read; "
-                                "the chat's password. Unset: no key.")
+                                "the chat's password (its login page and static files are the only other public "
+                                "paths, listed in docs/api.md; every other chat route needs the login's session or "
+                                "the key, under `sanad serve` and `sanad ui`). Unset: no key.")
     host: str = Field("127.0.0.1", description="Address `sanad serve` binds to.")
     port: int = Field(8321, description="Port `sanad serve` listens on.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload, per file, in MB. One request "
@@ -118,7 +120,8 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question, in characters.")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         [],
-        description="Host names, comma-separated, that `sanad serve` on a loopback address without an API key "
+        description="Host names, comma-separated, that `sanad serve` (or `sanad ui`) on a loopback address "
+        "without an API key "
         "also answers (e.g. a local reverse proxy's name). Unset: only localhost, 127.0.0.1 and [::1]; any other "
         "Host header gets 403 (DNS rebinding).",
     )

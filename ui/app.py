@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import routes as gr_routes
 from gradio import utils as gr_utils
 
 from rag.errors import DocumentNotFoundError, GenerationError, InvalidDateError, RagError
@@ -31,7 +32,13 @@ from ui.filters import DATE_HINT, UNDATED_OUTSIDE, date_error_text, date_filters
 from ui.style import UI_CSS, UI_HEAD
 from ui.timeline_tab import TimelineHandlers, timeline_tab, wire_timeline
 
-__all__ = ["build_ui", "mount_ui", "launch_ui", "launch_options", "UI_CSS", "UI_HEAD"]
+__all__ = ["build_ui", "mount_ui", "launch_options", "is_public_chat_path", "has_chat_session",
+           "PUBLIC_CHAT_PATHS", "PUBLIC_CHAT_PREFIXES", "UI_CSS", "UI_HEAD"]
+
+#: what the chat answers without a login when a key is set: its login page (Gradio serves it at / to a
+#: browser with no session), the login form's POST, logging out, and the page's own static files
+PUBLIC_CHAT_PATHS = frozenset({"/", "/login", "/login/", "/logout", "/theme.css", "/favicon.ico", "/robots.txt"})
+PUBLIC_CHAT_PREFIXES = ("/assets/", "/static/")
 
 def launch_options() -> dict[str, Any]:
     """css/head for ``Blocks.launch`` or ``gr.mount_gradio_app``."""
@@ -47,7 +54,8 @@ def _auth(settings: Settings) -> Any:
 
 
 def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> Any:
-    """Mount the chat at / of an ASGI (FastAPI) app the caller built; keeps gradio inside ui/."""
+    """Mount the chat at / of an ASGI (FastAPI) app the caller built (the API's under `sanad serve`, a bare
+    guarded one under `sanad ui`); keeps gradio inside ui/. With a key, its login takes the key as password."""
     mounted = gr.mount_gradio_app(app, blocks, path="/", server_name=host, server_port=port, auth=_auth(settings),
                                   footer_links=[], **launch_options())
     _check_client_paths(blocks)
@@ -75,9 +83,22 @@ def _was_uploaded(path: str) -> bool:
     return Path(path).resolve().is_relative_to(_upload_folder())
 
 
-def launch_ui(blocks: gr.Blocks, settings: Settings, *, host: str, port: int) -> None:
-    """Run the chat alone (blocks until stopped)."""
-    blocks.launch(server_name=host, server_port=port, auth=_auth(settings), footer_links=[], **launch_options())
+def is_public_chat_path(path: str) -> bool:
+    """Whether the chat answers ``path`` without a login (the key gate's list; docs/api.md documents it)."""
+    return path in PUBLIC_CHAT_PATHS or path.startswith(PUBLIC_CHAT_PREFIXES)
+
+
+def has_chat_session(scope: Any) -> bool:
+    """Whether an ASGI request carries the session cookie of a login the mounted chat accepted (its
+    password is the key). Gradio keeps its sessions on its app: found among the mounts of ``scope["app"]``."""
+    chat = next((r.app for r in getattr(scope.get("app"), "routes", ())
+                 if isinstance(getattr(r, "app", None), gr_routes.App)), None)
+    if chat is None:
+        return False
+    raw = b"; ".join(v for k, v in scope.get("headers") or [] if k.lower() == b"cookie").decode("latin-1")
+    cookies = dict(part.strip().partition("=")[::2] for part in raw.split(";") if "=" in part)
+    token = cookies.get(f"access-token-{chat.cookie_id}") or cookies.get(f"access-token-unsecure-{chat.cookie_id}")
+    return token is not None and token in chat.tokens
 
 
 _NOT_UPLOADED = ("✗ رُفض: يُقبل فقط ما رُفع من ملفات · Refused: only files uploaded through this page can be "

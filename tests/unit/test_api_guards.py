@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from api import create_app
-from api.auth import PUBLIC_PATHS
+from api.auth import PUBLIC_PATHS, is_api_path
 from cli.serve_cmd import build_server
+from tests.conftest import ROOT
 from tests.fakes.fake_service import make_fake_service
+from ui.app import PUBLIC_CHAT_PATHS, PUBLIC_CHAT_PREFIXES, is_public_chat_path
 
 KEY = "s3cret-key"
 CHUNK = 64 * 1024
@@ -145,46 +148,115 @@ def served_with_key(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _api_routes(app: Any) -> list[tuple[str, str]]:
-    """(method, concrete path) for every route the API registers (FastAPI's, its routers', Starlette's), not the
-    chat mounted at / (the chat has its own login)."""
+    """(method, concrete path) for every route the served app registers: FastAPI's, its routers', Starlette's,
+    and the chat's mounted at / (Gradio's pages, its /gradio_api router, its static mounts)."""
     return sorted(set(_walk(app.routes, "")))
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path.replace("{doc_id}", "doc0"))
 
 
 def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
     for route in routes:
-        if isinstance(route, Mount):
-            continue
-        if hasattr(route, "original_router"):  # FastAPI's included router
+        if hasattr(route, "original_router"):  # a router FastAPI (or Gradio's App) included
             yield from _walk(route.original_router.routes, prefix + route.include_context.prefix)
-            continue
-        assert isinstance(route, (APIRoute, Route)), f"a route of an unknown kind: {route!r}"
-        path = prefix + route.path.replace("{doc_id}", "doc0")
-        yield from ((method, path) for method in route.methods or {"GET"} if method != "HEAD")
+        elif isinstance(route, Mount):
+            inner = prefix + route.path.rstrip("/")
+            sub = getattr(route.app, "routes", None)
+            yield from _walk(sub, inner) if sub is not None else [("GET", inner + "/x")]
+        elif isinstance(route, WebSocketRoute):
+            yield "WEBSOCKET", _concrete(prefix + route.path)
+        else:
+            assert isinstance(route, (APIRoute, Route)), f"a route of an unknown kind: {route!r}"
+            path = _concrete(prefix + route.path)
+            yield from ((method, path) for method in route.methods or {"GET"} if method != "HEAD")
 
 
-def test_the_walk_sees_the_api_and_its_docs(served_with_key):
+def _public(path: str) -> bool:
+    """Public by design, as documented in docs/api.md: the bare liveness probe and the chat's login page."""
+    return path in PUBLIC_PATHS or is_public_chat_path(path)
+
+
+def test_the_walk_sees_the_api_its_docs_and_the_chat(served_with_key):
     paths = {path for _, path in _api_routes(served_with_key)}
     assert {"/v1/ask", "/v1/documents", "/v1/chat/completions", "/healthz", "/readyz", "/docs",
             "/openapi.json"} <= paths
+    assert {"/", "/login", "/config", "/gradio_api/heartbeat/x", "/gradio_api/cancel", "/gradio_api/reset",
+            "/gradio_api/user", "/gradio_api/token", "/gradio_api/app_id", "/gradio_api/startup-events",
+            "/gradio_api/queue/join", "/gradio_api/upload", "/gradio_api/info"} <= paths
 
 
 def test_every_route_needs_the_key_unless_documented_public(served_with_key):
+    """Fails for any route (a new one in a Gradio upgrade included) that answers without the key and is not in
+    api.auth.PUBLIC_PATHS or ui.app.PUBLIC_CHAT_PATHS/PREFIXES (both listed in docs/api.md)."""
     client = TestClient(served_with_key, raise_server_exceptions=False)
-    unprotected = []
-    for method, path in _api_routes(served_with_key):
-        bare = client.request(method, path)
-        wrong = client.request(method, path, headers={"authorization": "Bearer not-it"})
-        right = client.request(method, path, headers={"authorization": f"Bearer {KEY}"})
-        assert right.status_code != 401, (method, path)
-        if path in PUBLIC_PATHS:
-            assert bare.status_code == 200, (method, path)
+    unprotected, walked = [], _api_routes(served_with_key)
+    for method, path in walked:
+        if method == "WEBSOCKET":
+            assert _public(path) or _gate_refuses(served_with_key, "websocket", path, {}), path
             continue
+        bare = client.request(method, path)
+        if _public(path):
+            assert bare.status_code != 401, (method, path)
+            continue
+        wrong = client.request(method, path, headers={"authorization": "Bearer not-it"})
         if bare.status_code != 401 or wrong.status_code != 401:
             unprotected.append((method, path, bare.status_code, wrong.status_code))
         else:
             assert bare.json()["error"]["code"] == "missing_api_key"
             assert wrong.json()["error"]["code"] == "invalid_api_key"
-    assert not unprotected, f"routes open without the key and not in api.auth.PUBLIC_PATHS: {unprotected}"
+    assert not unprotected, f"routes open without the key and not documented public: {unprotected}"
+    assert len(walked) > 60  # the chat's routes are walked too, not only the API's
+
+
+def test_the_right_key_or_a_chat_login_passes_the_gate_everywhere(served_with_key):
+    """The right Bearer key opens every route; a logged-in chat session opens the chat's routes, not the API's
+    (checked at the gate, so Gradio's endless streams such as the heartbeat are not opened)."""
+    client = TestClient(served_with_key)
+    assert client.post("/login", data={"username": "any", "password": KEY}).status_code == 200
+    session = {"cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())}
+    bearer = {"authorization": f"Bearer {KEY}"}
+    for method, path in _api_routes(served_with_key):
+        kind = "websocket" if method == "WEBSOCKET" else "http"
+        assert not _gate_refuses(served_with_key, kind, path, bearer), (method, path)
+        assert _gate_refuses(served_with_key, kind, path, session) == (is_api_path(path) and not _public(path)), path
+
+
+def _gate_refuses(app: Any, kind: str, path: str, headers: dict[str, str]) -> bool:
+    """Whether the served app's key gate refuses a request (it answers before the app behind it runs)."""
+    from api.middleware import ApiKeyGate
+    from cli.serve_cmd import chat_access
+    from rag.settings import Settings
+
+    async def app_behind(*_: Any) -> None:
+        return None
+
+    gate = ApiKeyGate(app_behind, settings=Settings(api_key=KEY), chat=chat_access())  # type: ignore[call-arg]
+    scope = {"type": kind, "path": path, "app": app,
+             "headers": [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]}
+    return gate.refusal(scope, KEY) is not None
+
+
+def test_a_chat_login_with_the_key_opens_gradio_and_a_wrong_one_does_not(served_with_key):
+    client = TestClient(served_with_key)
+    assert client.get("/gradio_api/app_id").status_code == 401
+    assert client.post("/login", data={"username": "any", "password": "wrong"}).status_code == 400
+    assert client.get("/gradio_api/info").status_code == 401
+    page = client.get("/")  # the login page: no components, no config of the index
+    assert page.status_code == 200 and "sanad-chat" not in page.text and "auth_required" in page.text
+    assert client.post("/login", data={"username": "any", "password": KEY}).status_code == 200
+    for path in ("/config", "/gradio_api/info", "/gradio_api/app_id", "/gradio_api/user"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/v1/documents").status_code == 401  # the chat's cookie is not the API's key
+    assert TestClient(served_with_key).get("/gradio_api/app_id", headers={"authorization": f"Bearer {KEY}"}
+                                           ).status_code == 200
+
+
+def test_the_public_list_is_documented():
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for path in sorted(PUBLIC_PATHS | PUBLIC_CHAT_PATHS) + list(PUBLIC_CHAT_PREFIXES):
+        assert f"`{path}`" in text, path
 
 
 def test_readyz_says_nothing_about_the_index_without_the_key(served_with_key):
