@@ -24,7 +24,7 @@ from pathlib import Path
 from rag.types import IngestReport, UploadResult
 
 __all__ = ["safe_filename", "stage_files", "looks_binary", "ingest_uploads", "MAX_NAME_CHARS", "UPLOAD_PREFIX",
-           "KeptUploads", "keep_uploads", "interrupted_uploads"]
+           "KeptUploads", "keep_uploads", "interrupted_uploads", "PARTIAL_CODE"]
 
 #: the source recorded for uploaded articles: ``upload:`` + the sanitised file name
 UPLOAD_PREFIX = "upload:"
@@ -46,8 +46,18 @@ def _clean(part: str) -> str:
 
 
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes in the head mean an image/executable/archive; PDFs are binary but have a loader."""
-    return b"\x00" in data[:8192] and not data.startswith(b"%PDF")
+    """NUL bytes in the head mean an image/executable/archive, unless the readers decode the file as text
+    (UTF-16/32 with a BOM, exactly as `sanad ingest` reads it); PDFs are binary but have a loader."""
+    if b"\x00" not in data[:8192] or data.startswith(b"%PDF"):
+        return False
+    from rag.errors import UnsupportedFileError
+    from rag.ingestion.readers import decode_bytes
+
+    try:
+        decode_bytes(data)
+    except UnsupportedFileError:
+        return True
+    return False
 
 
 def safe_filename(name: str | None, *, default: str = "upload") -> str:
@@ -100,26 +110,56 @@ def ingest_uploads(ingest: Ingest, items: Sequence[tuple[str | None, bytes]]) ->
             shutil.rmtree(folder, ignore_errors=True)
     staged = iter(paths)
     results = []
-    for (name, _), is_binary in zip(items, binary):
+    for (name, data), is_binary in zip(items, binary):
         if is_binary:
             results.append(UploadResult(name or "upload", None, "failed", BINARY_ERROR, "unsupported_file"))
             continue
         path = next(staged)
-        status, error = _status_of(path, report)
-        results.append(UploadResult(name or "upload", path.stem, status, error, "ingest_error" if error else None))
+        status, error = _status_of(path, report, data)
+        code = None if error is None else PARTIAL_CODE if status == "partial" else "ingest_error"
+        results.append(UploadResult(name or "upload", path.stem, status, error, code))
     return report, results
 
 
-def _status_of(path: Path, report: IngestReport) -> tuple[str, str | None]:
-    """Failures name the staged file; the other lists name doc ids (the file's stem)."""
+#: a JSONL upload whose good lines were indexed and some lines failed (the error names those lines)
+PARTIAL_CODE = "some_lines_failed"
+
+
+def _status_of(path: Path, report: IngestReport, data: bytes) -> tuple[str, str | None]:
+    """Failures name the staged file ('name' or 'name:LINE' for a JSONL line); the other lists name doc ids
+    (the file's stem). A JSONL file where only some lines failed is 'partial': the others were indexed."""
+    whole, lines = [], []
     for failure in report.failed:
         failed = Path(failure.path)
-        if failed == path or failed.name == path.name or failed.name.startswith(f"{path.name}:"):
-            return "failed", failure.error.replace(str(path.parent), "").lstrip("/\\")
+        error = failure.error.replace(str(path.parent), "").lstrip("/\\")
+        if failed == path or failed.name == path.name:
+            whole.append(error)
+        elif failed.name.startswith(f"{path.name}:"):
+            lines.append((failed.name.rpartition(":")[2], error))
+    if whole:
+        return "failed", whole[0]
+    if lines:
+        return _lines_status(lines, _count_lines(data))
     for status in ("added", "updated", "unchanged"):
         if path.stem in getattr(report, status):
             return status, None
     return "indexed", None  # a JSONL file: its articles carry their own ids
+
+
+def _count_lines(data: bytes) -> int:
+    """Non-blank lines of a JSONL upload, decoded the way its reader decodes it."""
+    from rag.ingestion.readers import decode_bytes
+
+    return sum(1 for line in decode_bytes(data).splitlines() if line.strip())
+
+
+def _lines_status(lines: list[tuple[str, str]], total: int) -> tuple[str, str]:
+    shown = "; ".join(f"line {number}: {error}" for number, error in lines[:5])
+    more = f"; and {len(lines) - 5} more" if len(lines) > 5 else ""
+    if len(lines) >= total:
+        return "failed", f"none of its {total} lines could be indexed ({shown}{more})"
+    return "partial", (f"{len(lines)} of {total} lines failed ({shown}{more}); "
+                       f"the other {total - len(lines)} were indexed")
 
 
 @dataclass
