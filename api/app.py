@@ -50,7 +50,8 @@ def guard(app: FastAPI, settings: Settings, *, chat: ChatAccess = NO_CHAT) -> Fa
     json_limit = max(JSON_BODY_LIMIT, settings.max_question_chars * 8)
     # last added runs first: Host check, CORS, key (before any body byte), body limit, route errors, the app
     app.add_middleware(RouteErrors, routes=app.router.routes)
-    app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit)
+    part_limit = int(settings.max_upload_mb * 1024 * 1024)  # one file, as the route counts it
+    app.add_middleware(BodyLimit, json_limit=json_limit, upload_limit=upload_limit, part_limit=part_limit)
     app.add_middleware(ApiKeyGate, settings=settings, chat=chat)
     app.add_middleware(CorsPolicy, origins=settings.cors_origins)
     app.add_middleware(LoopbackHosts, settings=settings)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import NO_CHAT, PUBLIC_PATHS, ChatAccess, is_api_path, key_error
 from api.errors import ApiError, error_body
+from api.parts import PartCounter
 from rag.settings import Settings
 
 __all__ = ["RouteErrors", "LoopbackHosts", "CorsPolicy", "ApiKeyGate", "BodyLimit", "send_error", "host_name",
@@ -206,12 +207,15 @@ class _TooLarge(Exception):
 
 class BodyLimit:
     """Refuse bodies over the limit (413): at once by Content-Length, else by counting the bytes as they arrive,
-    so a chunked body is never read past its limit. The app's own answer to a cut-off body is replaced."""
+    so a chunked body is never read past its limit; on upload paths, also each multipart part (a file) past the
+    per-file limit, before the form parser spools the rest of it to /tmp. The app's own answer to a cut-off
+    body is replaced."""
 
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int, part_limit: int | None = None) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
+        self.part_limit = part_limit
 
     def limit_for(self, path: str) -> int:
         """Uploads (the API's and the chat's) get the upload limit; every other API body the JSON limit."""
@@ -227,16 +231,21 @@ class BodyLimit:
         if length is not None and length.strip().isdigit() and int(length) > limit:
             await self._refuse(send, f"the request body is {int(length)} bytes", limit)
             return
-        await self._counted(scope, receive, send, limit)
+        parts = None
+        if self.part_limit is not None and limit == self.upload_limit:
+            parts = PartCounter.for_content_type(_header(scope, b"content-type"), self.part_limit)
+        await self._counted(scope, receive, send, limit, parts)
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int,
+                       parts: PartCounter | None) -> None:
         state = {"read": 0, "over": False, "started": False}
 
         async def counted_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
                 state["read"] += len(message.get("body", b""))
-                if state["read"] > limit:
+                over_part = parts is not None and parts.feed(message.get("body", b""))
+                if state["read"] > limit or over_part:
                     state["over"] = True
                     raise _TooLarge
             return message
@@ -253,11 +262,20 @@ class BodyLimit:
             if not state["over"]:
                 raise
         if state["over"] and not state["started"]:
-            await self._refuse(send, f"the request body passed {limit} bytes", limit)
+            if parts is not None and parts.over:
+                await self._refuse_file(send, parts.limit)
+            else:
+                await self._refuse(send, f"the request body passed {limit} bytes", limit)
 
     @staticmethod
     async def _refuse(send: Send, what: str, limit: int) -> None:
         body = error_body("request_too_large", f"{what}; the limit is {limit}",
                           "send less: shorten the question or upload fewer/smaller files (SANAD_MAX_UPLOAD_MB, "
                           "SANAD_MAX_UPLOAD_FILES)")
+        await send_error(send, 413, body, [("connection", "close")])
+
+    @staticmethod
+    async def _refuse_file(send: Send, limit: int) -> None:
+        body = error_body("file_too_large", f"a file in the upload passed {limit} bytes, the per-file limit",
+                          "split the file or raise SANAD_MAX_UPLOAD_MB")
         await send_error(send, 413, body, [("connection", "close")])

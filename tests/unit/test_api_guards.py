@@ -45,13 +45,15 @@ def json_chunks() -> Iterator[bytes]:
     yield b'"}'
 
 
-def multipart_chunks() -> Iterator[bytes]:
-    """One 64 MB file in a multipart body, in chunks."""
-    yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
-           "Content-Type: text/plain\r\n\r\n").encode()
-    for _ in range(TOTAL // CHUNK):
-        yield b"x" * CHUNK
-    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+def multipart_chunks(files: int = 1, size: int = TOTAL, field: str = "files") -> Iterator[bytes]:
+    """``files`` files of ``size`` bytes each (one of 64 MB by default) in a multipart body, in chunks."""
+    for i in range(files):
+        yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"big{i}.txt\"\r\n"
+               "Content-Type: text/plain\r\n\r\n").encode()
+        for _ in range(size // CHUNK):
+            yield b"x" * CHUNK
+        yield b"\r\n"
+    yield f"--{BOUNDARY}--\r\n".encode()
 
 
 def drive(app: Any, method: str, path: str, headers: dict[str, str],
@@ -115,11 +117,31 @@ def test_a_chunked_json_body_is_cut_at_the_limit(make_settings):
 
 
 def test_a_chunked_upload_is_cut_at_the_limit(make_settings):
+    """Files each within the per-file limit, too many bytes in all: cut at the request's limit."""
     app = create_app(make_fake_service(), make_settings(max_upload_mb=1, max_upload_files=2))
-    status, _, body, pulled = drive(app, "POST", "/v1/documents", FORM_HEADERS, multipart_chunks())
+    status, _, body, pulled = drive(app, "POST", "/v1/documents", FORM_HEADERS, multipart_chunks(16, 512 * 1024))
     assert_error(status, body, 413, "request_too_large")
     limit = 2 * 1024 * 1024 + (1 << 20)
-    assert limit < pulled <= limit + CHUNK
+    assert limit < pulled <= limit + CHUNK + 200
+
+
+@pytest.mark.parametrize("path, field", [("/v1/documents", "files"), ("/gradio_api/upload", "files")])
+def test_one_file_over_the_per_file_limit_is_cut_there_not_at_the_request_limit(make_settings, path, field):
+    """Default limits: 20 MB a file, ~1 GB a request. Starlette's form parser would spool all 64 MB of the one
+    file to /tmp before the route saw it; the upload stops once the file passes 20 MB (the chat's too)."""
+    settings = make_settings()
+    app = build_server(make_fake_service(), settings)
+    status, head, body, pulled = drive(app, "POST", path, FORM_HEADERS, multipart_chunks(field=field))
+    assert_error(status, body, 413, "file_too_large")
+    per_file = int(settings.max_upload_mb * 1024 * 1024)
+    assert per_file < pulled <= per_file + 2 * CHUNK and head["connection"] == "close"
+
+
+def test_files_within_the_per_file_limit_are_all_read(make_settings):
+    app = create_app(make_fake_service(), make_settings(max_upload_mb=1, max_upload_files=4))
+    status, _, body, pulled = drive(app, "POST", "/v1/documents", FORM_HEADERS, multipart_chunks(3, 1024 * 1024))
+    assert status != 413, body
+    assert pulled >= 3 * 1024 * 1024
 
 
 def test_a_declared_length_over_the_limit_is_refused_unread(make_settings):
