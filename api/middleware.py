@@ -7,8 +7,9 @@ names (or those in ``settings.allowed_hosts``) are served, so a web page on anot
 resolves to 127.0.0.1 cannot drive the local server from a browser.
 ``CorsPolicy`` allows cross-origin calls only from ``settings.cors_origins``, never with credentials, and
 removes the credentialed CORS answers the mounted Gradio app gives any localhost origin.
-``ApiKeyGate`` answers 401 before a single body byte is read; ``BodyLimit`` counts the body's bytes as
-they arrive (chunked bodies have no Content-Length to trust) and answers 413 once the limit is crossed.
+``ApiKeyGate`` answers 401 before a single body byte is read, on every path but the documented public ones
+(``api.auth``); ``BodyLimit`` counts the body's bytes as they arrive (chunked bodies have no Content-Length
+to trust), and each upload part's, and answers 413 once a limit is crossed.
 
 Order (outermost first): LoopbackHosts, CorsPolicy, ApiKeyGate, BodyLimit, RouteErrors, the app.
 """
