@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -146,6 +147,7 @@ class MixedRun:
     counts: dict[str, int]
     model: str
     tracebacks: int
+    log: Path | None = None  # the server's log, kept when it holds tracebacks
 
 
 def mixed_run(clients: int, seconds: float, news: int, embed_model: str | None, delay: float = 0.05,
@@ -171,7 +173,10 @@ def mixed_run(clients: int, seconds: float, news: int, embed_model: str | None, 
             proc.wait(timeout=60)
             ollama.stop()
         tracebacks = log.read_text(encoding="utf-8", errors="replace").count("Traceback (most recent call last)")
-    return MixedRun(ledger, took, counts, model, tracebacks)
+        kept = Path(tempfile.gettempdir()) / f"sanad-mixed-serve-{os.getpid()}.log" if tracebacks else None
+        if kept:
+            shutil.copyfile(log, kept)
+    return MixedRun(ledger, took, counts, model, tracebacks, kept)
 
 
 def mixed_failures(run: MixedRun) -> int:
@@ -194,6 +199,8 @@ def mixed_main(args: argparse.Namespace) -> int:
     details = Counter(f"{call.kind}: {call.detail}" for call in run.ledger.calls if call.outcome != "ok")
     for detail, n in details.most_common():
         print(f"  {n} x {detail}")
+    if run.log:
+        print(f"\nserver log with the tracebacks: {run.log}")
     return 1 if mixed_failures(run) else 0
 
 
