@@ -361,6 +361,8 @@ def _upload_line(result: UploadResult) -> str:
         return "✗ ملف ثنائي، ليس مقالا · binary file, not an article"
     if result.status == "failed":
         return f"✗ {result.error}"
+    if result.status == "partial":  # a JSONL file: the failed lines named, the others indexed
+        return f"⚠ {result.error}"
     return f"✓ {result.doc_id} ({result.status})" if result.doc_id else f"✓ ({result.status})"
 
 

@@ -113,3 +113,12 @@ def test_api_answers_a_partial_jsonl_upload_with_per_line_results(pipe: IngestPi
     assert entry["status"] == "partial" and entry["code"] == PARTIAL_CODE
     assert entry["error"].startswith("1 of 2 lines failed (line 2: ") and "the other 1 were indexed" in entry["error"]
     assert outcome["summary"]["added"] == 1
+
+
+def test_chat_ui_shows_which_lines_of_a_partial_upload_failed(pipe: IngestPipeline) -> None:
+    from ui.render import upload_report_html
+
+    body = (_line("d1") + "\n{broken\n").encode("utf-8")
+    results = _upload(pipe, ("mixed.jsonl", body))
+    html = upload_report_html(results, {"added": 1})
+    assert "⚠ 1 of 2 lines failed (line 2: " in html and "the other 1 were indexed" in html
