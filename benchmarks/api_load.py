@@ -186,7 +186,7 @@ def mixed_failures(run: MixedRun) -> int:
 
 
 def mixed_main(args: argparse.Namespace) -> int:
-    run = mixed_run(args.clients, args.seconds, args.news, args.embed_model, args.delay)
+    run = mixed_run(args.clients, args.seconds, args.news, args.embed_model, args.delay, args.seed)
     c = run.counts
     print(f"\nsanad serve (subprocess) + fake Ollama ({args.delay * 1000:.0f} ms to first token), embedder "
           f"{run.model}; index: the 5 sample articles + {args.news} news dev articles; {args.clients} clients for "
@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="mixed asks/searches/uploads/deletes for --seconds")
     parser.add_argument("--seconds", type=float, default=60.0, help="mixed mode: how long clients send requests")
     parser.add_argument("--news", type=int, default=40, help="mixed mode: news dev articles indexed beforehand")
+    parser.add_argument("--seed", type=int, default=13, help="mixed mode: seed of the clients' draws")
     args = parser.parse_args()
     if args.mixed:
         sys.exit(mixed_main(args))
