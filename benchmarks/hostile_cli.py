@@ -2,12 +2,13 @@
 and a misbehaving Ollama, and count what came back.
 
 Each case is bad on purpose: malformed or binary ``sanad.toml``, garbage ``SANAD_OLLAMA_HOST``, a read-only index
-folder, arguments that are not UTF-8, unknown flags and commands, bad ``-k`` and dates, missing paths, empty and
-binary files, a FIFO named ``.txt``, ``/dev/zero``, a non-UTF-8 file name, a huge or empty question, a JSON-array
-line from Ollama in `sanad chat`. Counted per case: a traceback in the output, an "unexpected" line (what the CLI
-prints for its own bugs), a wrong exit code (the documented ones: 0 ok, 1 some files skipped, 2 a user or
-environment error), a hang (past the time limit), and an answer that is not one clear `error:`/`skipped` line.
-Every failure column must be 0. Keyword-only index (no embedding model needed), the 5 sample articles.
+folder, a Chroma server that is down, a data folder that is a file, arguments that are not UTF-8, unknown flags and
+commands, bad ``-k`` and dates, missing paths, empty and binary files, a FIFO named ``.txt``, ``/dev/zero``, a
+non-UTF-8 file name, a huge or empty question, a JSON-array line from Ollama in `sanad chat`. Counted per case: a
+traceback in the output, an "unexpected" line (what the CLI prints for its own bugs), a wrong exit code (the
+documented ones: 0 ok, 1 some files skipped, 2 a user or environment error), a hang (past the time limit), and an
+answer that is not the expected clear line. Every failure column must be 0. Keyword-only index (no embedding
+model needed), the 5 sample articles.
 
     .venv/bin/python benchmarks/hostile_cli.py
 """
@@ -119,6 +120,16 @@ def cases(files: dict[str, Path], ollama: str, read_only: Path | None) -> list[C
     for host in ("not a url", "ftp://x", "http://[::1", "http://x:abc"):
         out.append(Case("settings and environment", f"SANAD_OLLAMA_HOST={host}", ["ask", QUESTION], 2,
                         {"SANAD_OLLAMA_HOST": host}, expect=bad_host))
+    down = {"SANAD_CHROMA_HOST": "127.0.0.1", "SANAD_CHROMA_PORT": "9"}
+    out += [
+        Case("settings and environment", "Chroma server down: docs", ["docs"], 2, down, expect="cannot reach"),
+        Case("settings and environment", "Chroma server down: ingest", ["ingest", f["fifo"]], 2, down,
+             expect="cannot reach"),
+        Case("settings and environment", "SANAD_CHROMA_PORT=abc", ["docs"], 2, {"SANAD_CHROMA_PORT": "abc"},
+             expect="invalid setting chroma_port"),
+        Case("settings and environment", "data folder is a file", ["docs"], 2, {"SANAD_DATA_DIR": f["bad.toml"]},
+             expect="Not a directory"),
+    ]
     if read_only is not None:
         for args in (["docs"], ["search", QUESTION], ["remove", "x"]):
             out.append(Case("settings and environment", f"read-only index: {args[0]}", list(args), 2,
