@@ -1,9 +1,9 @@
 """Issue 13: a short mixed load against a real `sanad serve` subprocess (real Chroma, MiniLM, fake Ollama).
 
-Eight clients for eight seconds (over the five sample articles) mix asks (JSON, SSE), searches (GET, POST), uploads and deletes of their own
-uploads (benchmarks/mixed_load.py, the code `benchmarks/api_load.py --mixed` runs at 32 clients). Afterwards
-the listing and a title search must hold every acknowledged upload exactly once and no acknowledged delete,
-with no error answer and no traceback in the server's log.
+Eight clients for eight seconds over the five sample articles mix asks (JSON, SSE), searches (GET, POST),
+uploads and deletes of their own uploads (benchmarks/mixed_load.py, the code `benchmarks/api_load.py --mixed`
+runs at 32 clients). Afterwards the listing and a title search must hold every acknowledged upload exactly once
+and no acknowledged delete, with no error answer and no traceback in the server's log.
 """
 
 from __future__ import annotations
