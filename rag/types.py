@@ -124,7 +124,8 @@ class Hit:
     rerank_score: float | None = None
     keyword_rank: int | None = None
     dense_rank: int | None = None
-    #: the other members of this passage's story cluster, folded into it by search ("also reported by")
+    #: other outlets carrying this passage, folded into it by search ("also reported by"): the other members of
+    #: its story cluster, then articles of other stories with the same passage (each with its own cluster)
     also: tuple[SameStory, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
