@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from rag.dates import filter_days
 from rag.errors import ModelMismatchError, StoreError
 from rag.ports import DocRecord
-from rag.retrieval.store_rows import ChunkTag, and_where, tags_of, visibility_where
+from rag.retrieval.store_rows import ChunkTag, and_where, paged_get, tags_of, visibility_where
 from rag.retrieval.store_rows import chunk_meta as _chunk_meta
 from rag.retrieval.store_rows import to_chunk as _to_chunk
 from rag.retrieval.store_vectors import CHUNK_CONFIGURATION, VectorSwap
@@ -177,7 +177,7 @@ class ChromaStore:
                           {"gen": gen} if gen is not None else None)
         if where is None:
             return []
-        got = self._guard("read chunk versions", lambda: self._chunks.get(where=where, include=["metadatas"]))
+        got = self._guard("read chunk versions", lambda: paged_get(self._chunks.get, where=where, include=["metadatas"]))
         tags = tags_of(got["ids"], got["metadatas"])
         legacy = [(t, m) for t, m in zip(tags, got["metadatas"]) if "ver" not in (m or {})]
         if legacy:
@@ -315,7 +315,7 @@ class ChromaStore:
 
     def doc_records(self) -> dict[str, DocRecord]:
         """Every registry record (any status) without the article text."""
-        got = self._guard("read the article registry", lambda: self._docs.get(include=["metadatas"]))
+        got = self._guard("read the article registry", lambda: paged_get(self._docs.get, include=["metadatas"]))
         return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
 
     def get_article(self, doc_id: str) -> Article | None:

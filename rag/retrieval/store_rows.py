@@ -16,7 +16,7 @@ the keyword index's rebuild and catch-up see complete documents only. An empty j
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,11 @@ from rag.dates import day_number
 from rag.types import Chunk
 
 __all__ = ["WRITES_KEY", "ChunkTag", "chunk_meta", "to_chunk", "version_of", "journal", "journal_json",
-           "visibility_where", "and_where", "is_visible"]
+           "visibility_where", "and_where", "is_visible", "paged_get", "GET_PAGE"]
+
+#: rows per Chroma ``get`` that returns metadata or text: one unpaged read of more than SQLite's 32,766 bound
+#: variables fails ("too many SQL variables"), so a registry of 33k articles could not even be listed
+GET_PAGE = 5000
 
 #: collection-metadata key holding the write journal
 WRITES_KEY = "sanad:writes"
@@ -137,3 +141,25 @@ def tags_of(ids: Sequence[str], metas: Sequence[Mapping[str, Any] | None]) -> li
     """ChunkTags from a Chroma ``get`` (the version derived from the id where the row predates ``ver``)."""
     return [ChunkTag(i, str((m or {}).get("doc_id", "")), str((m or {}).get("ver") or version_of(i)),
                      str((m or {}).get("gen") or "")) for i, m in zip(ids, metas)]
+
+
+def paged_get(get: Callable[..., Mapping[str, Any]], *, ids: Sequence[str] | None = None,
+              page: int = GET_PAGE, **kwargs: Any) -> dict[str, list[Any]]:
+    """A Chroma ``get`` read in pages (by ``ids`` slices, else by ``limit``/``offset``) and joined, with the
+    same keys as one call; ``get`` is the collection's bound method (or a guarded wrapper of it)."""
+    out: dict[str, list[Any]] = {"ids": []}
+    fields = ["ids", *kwargs.get("include", [])]
+    for key in fields:
+        out[key] = []
+    calls: Iterator[dict[str, Any]]
+    if ids is not None:
+        calls = ({"ids": list(ids[start:start + page])} for start in range(0, len(ids), page))
+    else:
+        calls = ({"limit": page, "offset": start} for start in range(0, 1 << 62, page))
+    for call in calls:
+        got = get(**kwargs, **call)
+        for key in fields:
+            out[key].extend(got.get(key) or [])
+        if ids is None and len(got["ids"]) < page:
+            break
+    return out

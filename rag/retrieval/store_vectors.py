@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rag.errors import StoreError
+from rag.retrieval.store_rows import paged_get
 
 __all__ = ["VectorSwap", "STAGED_KEY", "CHUNK_CONFIGURATION"]
 
@@ -110,11 +111,11 @@ class VectorSwap:
         self.recover()
 
     def _matching(self, staging: Any) -> set[str]:
-        staged = self._guard("read staged vectors", lambda: staging.get(include=["documents", "metadatas"]))
+        staged = self._guard("read staged vectors", lambda: paged_get(staging.get, include=["documents", "metadatas"]))
         if not staged["ids"]:
             return set()
-        got = self._guard("read chunks", lambda: self._live().get(ids=list(staged["ids"]),
-                                                                  include=["documents", "metadatas"]))
+        got = self._guard("read chunks", lambda: paged_get(self._live().get, ids=staged["ids"],
+                                                           include=["documents", "metadatas"]))
         live = {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return {i for i, d, m in zip(staged["ids"], staged["documents"], staged["metadatas"]) if live.get(i) == (d, m)}
 
