@@ -28,6 +28,7 @@ from rag.service import Sanad
 from rag.settings import Settings
 from rag.types import Answer, AnswerDelta, Article, SearchFilters, Turn
 from ui import render
+from ui.errors import api_filters, client_error, error_text, rag_error
 from ui.filters import DATE_HINT, UNDATED_OUTSIDE, date_error_text, date_filters
 from ui.style import UI_CSS, UI_HEAD
 from ui.timeline_tab import TimelineHandlers, timeline_tab, wire_timeline
@@ -110,19 +111,10 @@ _NO_ARTICLE = "اختر مقالا أو اكتب معرّفه · Choose an artic
 _STAGES = {"files": "قراءة الملفات · reading files", "chunks": "فهرسة المقاطع · indexing passages"}
 
 
-def _client_error(message: str) -> gr.Error:
-    """What a bad call gets: a clear message, and no traceback in the server's log."""
-    return gr.Error(message, print_exception=False)
-
-
-def _rag_error(exc: RagError) -> gr.Error:
-    return _client_error(exc.message + (f" — {exc.hint}" if exc.hint else ""))
-
-
 def _error_html(exc: RagError, lang: str, text: str) -> str:
     """The error in the chat. After streamed text (checked, sentence by sentence) the text stays, marked
     as stopped early with the error as the reason; before any text, the error alone."""
-    why = exc.message + (f" — {exc.hint}" if exc.hint else "")
+    why = error_text(exc)
     if text:
         return render.cut_html(text) + render.stopped_html("cut", lang, why)
     return render.notice_html(f"✗ {why}", lang)
@@ -133,12 +125,12 @@ def _turns(history: Any) -> tuple[Turn, ...]:
     if history in (None, ""):
         return ()
     if not isinstance(history, list):
-        raise _client_error("history must be a list of {role, content} messages")
+        raise client_error("history must be a list of {role, content} messages")
     turns = []
     for item in history:
         if not (isinstance(item, dict) and item.get("role") in ("user", "assistant")
                 and isinstance(item.get("content"), str)):
-            raise _client_error('each history message must be {"role": "user" or "assistant", "content": text}')
+            raise client_error('each history message must be {"role": "user" or "assistant", "content": text}')
         turns.append(Turn(role=item["role"], content=item["content"]))
     return tuple(turns)
 
@@ -223,21 +215,16 @@ class _Handlers:
         """Answer one question (history: earlier {role, content} messages; published_from/to: an optional
         date range, YYYY[-MM[-DD]], either side open). Returns the checked answer: answer (text), citations
         (n, doc_id, title, source, quote, start, end, published, also, ...), refused, mode, finish_reason."""
-        if not isinstance(question, str) or not question.strip():
-            raise _client_error("the question is empty: pass a non-empty text")
-        try:
-            filters = date_filters(published_from, published_to)
-        except InvalidDateError:
-            raise _client_error(date_error_text(published_from, published_to, render.lang_of(question))) from None
+        filters = api_filters(question, "question", published_from, published_to)
         final: Answer | None = None
         try:
             for item in self._stream(question, _turns(history), bool(extractive), filters):
                 if isinstance(item, Answer):
                     final = item
         except RagError as exc:
-            raise _rag_error(exc) from None
+            raise rag_error(exc) from None
         if final is None:
-            raise _client_error("no answer was produced")
+            raise client_error("no answer was produced")
         return render.answer_data(final)
 
     def documents(self) -> list[dict[str, Any]]:
@@ -254,15 +241,15 @@ class _Handlers:
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, list[dict[str, Any]]]:
         """Index uploaded files (sanitised names), with progress; a report line and a result per file."""
         if not files:
-            raise _client_error(_NO_FILES)
+            raise client_error(_NO_FILES)
         if not isinstance(files, list) or not all(isinstance(f, str) and _was_uploaded(f) for f in files):
-            raise _client_error(_NOT_UPLOADED)
+            raise client_error(_NOT_UPLOADED)
         progress(0, desc=_STAGES["files"])
         try:
             report, results = self.service.upload([(Path(f).name, Path(f).read_bytes()) for f in files],
                                                   progress=_progress_callback(progress))
         except RagError as exc:
-            raise _rag_error(exc) from None
+            raise rag_error(exc) from None
         counts = {"added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
                   "failed": sum(r.status == "failed" for r in results)}
         data = [{"filename": r.filename, "doc_id": r.doc_id, "status": r.status, "error": r.error} for r in results]
@@ -271,13 +258,13 @@ class _Handlers:
     def remove(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, dict[str, str]]:
         """Remove one article by id (any id string: the picker's choices are only a convenience)."""
         if not isinstance(doc_id, str) or not doc_id.strip():
-            raise _client_error(_NO_ARTICLE)
+            raise client_error(_NO_ARTICLE)
         doc_id = doc_id.strip()
         progress(None, desc=f"حذف · removing {doc_id}")
         try:
             self.service.remove(doc_id)
         except RagError as exc:
-            raise _rag_error(exc) from None
+            raise rag_error(exc) from None
         return render.notice_html(f"✓ حُذف · removed: {doc_id}", "ar", "removed"), {"removed": doc_id}
 
 

@@ -23,7 +23,7 @@ __all__ = [
     "source_card_html", "source_label", "sources_html", "status_html", "example_questions",
     "documents_rows", "documents_html", "document_choices", "link_citations", "notice_html", "UNKNOWN_DATE",
     "answer_data", "upload_report_html", "header_html", "upload_hint_html", "stopped_html", "outlet_date",
-    "citations_html", "also_html", "hint_html", "DATE_UNKNOWN",
+    "citations_html", "also_html", "hint_html", "DATE_UNKNOWN", "lang_dir",
 ]
 
 #: a citation marker such as [2] (any script's digits; int() reads Arabic-Indic ones too)
@@ -87,7 +87,8 @@ def cut_html(text: str) -> str:
     return _wrap(html.escape(text) + " …", text or "ا", "sanad-cut")
 
 
-def _lang_dir(lang: str) -> str:
+def lang_dir(lang: str) -> str:
+    """The text direction of a UI language: "rtl" for Arabic, else "ltr"."""
     return "rtl" if lang == "ar" else "ltr"
 
 
@@ -98,7 +99,7 @@ def stopped_html(finish_reason: str, lang: str, why: str | None = None) -> str:
     if texts is None:
         return ""
     detail = f'<span class="sanad-why">{_WHY[lang]}: <bdi dir="auto">{html.escape(why)}</bdi></span>' if why else ""
-    return (f'<div class="sanad-stopped sanad-stopped-{finish_reason}" dir="{_lang_dir(lang)}" lang="{lang}">'
+    return (f'<div class="sanad-stopped sanad-stopped-{finish_reason}" dir="{lang_dir(lang)}" lang="{lang}">'
             f"{html.escape(texts[lang])}{detail}</div>")
 
 
@@ -130,7 +131,7 @@ def citations_html(answer: Answer) -> str:
     lang = _answer_lang(answer)
     rows = "".join(f'<div data-n="{c.n}">{_cite_link(c.n)} {outlet_date(c.source, c.published, lang, c.outlet)}</div>'
                    for c in sorted(answer.citations, key=lambda c: c.n))
-    return f'<div class="sanad-cites" dir="{_lang_dir(lang)}" lang="{lang}">{rows}</div>'
+    return f'<div class="sanad-cites" dir="{lang_dir(lang)}" lang="{lang}">{rows}</div>'
 
 
 def also_html(also: Sequence[SameStory], lang: str) -> str:
@@ -140,18 +141,18 @@ def also_html(also: Sequence[SameStory], lang: str) -> str:
     parts = [f'<bdi class="sanad-outlet" title="{html.escape(s.title)}">{html.escape(source_label(s.source, s.outlet))}</bdi>'
              + (f' (<bdi dir="ltr">{html.escape(s.published)}</bdi>)' if s.published else "") for s in also]
     sep = "، " if lang == "ar" else ", "
-    return (f'<div class="sanad-also" dir="{_lang_dir(lang)}" lang="{lang}">{_ALSO[lang]}: '
+    return (f'<div class="sanad-also" dir="{lang_dir(lang)}" lang="{lang}">{_ALSO[lang]}: '
             f"{sep.join(parts)}</div>")
 
 
 def hint_html(text: str, lang: str) -> str:
     """A quiet one-language line under a chat message (not a message itself)."""
-    return f'<div class="sanad-hint" dir="{_lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
+    return f'<div class="sanad-hint" dir="{lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
 
 
 def notice_html(text: str, lang: str, kind: str = "error") -> str:
     """A one-language notice in the chat (an error, a refusal), in that language's direction."""
-    return f'<div class="sanad-msg sanad-{kind}" dir="{_lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
+    return f'<div class="sanad-msg sanad-{kind}" dir="{lang_dir(lang)}" lang="{lang}">{html.escape(text)}</div>'
 
 
 def link_citations(text: str, citations: Sequence[Citation], target: str = "sanad-src") -> str:
@@ -182,7 +183,7 @@ def banner_html(answer: Answer) -> str:
     if answer.refused or not kind:
         return ""
     lang = _answer_lang(answer)
-    return (f'<div class="sanad-banner sanad-{kind}" dir="{_lang_dir(lang)}" lang="{lang}">'
+    return (f'<div class="sanad-banner sanad-{kind}" dir="{lang_dir(lang)}" lang="{lang}">'
             f"{html.escape(_BANNERS[kind][lang])}</div>")
 
 
@@ -247,7 +248,7 @@ def source_card_html(citation: Citation, article: Article | None, lang: str | No
     dir_ = direction((article.text[:400] if article else citation.quote) or citation.quote)
     return (f'<div class="sanad-source" id="sanad-src-{citation.n}" data-n="{citation.n}" dir="{dir_}">'
             f'<div class="sanad-source-head"><span class="sanad-n">[{citation.n}]</span> <b><bdi>{title}</bdi></b>'
-            f'{check}</div><div class="sanad-meta" dir="{_lang_dir(lang)}">'
+            f'{check}</div><div class="sanad-meta" dir="{lang_dir(lang)}">'
             f"{outlet_date(citation.source, published, lang, citation.outlet)}</div>"
             f"{_highlighted(article, citation)}{also_html(citation.also, lang)}</div>")
 

@@ -16,16 +16,13 @@ from rag.errors import InvalidDateError, RagError
 from rag.service import Sanad
 from rag.types import SearchFilters, Timeline
 from ui import render
+from ui.errors import api_filters, error_text, rag_error
 from ui.filters import DATE_HINT, date_error_text, date_filters
 from ui.timeline_view import timeline_html
 
 __all__ = ["TimelineHandlers", "timeline_tab", "wire_timeline"]
 
 _EMPTY_TOPIC = "اكتب موضوعا أولا · Type a topic first"
-
-
-def _client_error(message: str) -> gr.Error:
-    return gr.Error(message, print_exception=False)
 
 
 class TimelineHandlers:
@@ -53,7 +50,7 @@ class TimelineHandlers:
         try:
             timeline = self._timeline(query, filters, summarize)
         except RagError as exc:
-            return render.notice_html("✗ " + exc.message + (f" — {exc.hint}" if exc.hint else ""), lang)
+            return render.notice_html("✗ " + error_text(exc), lang)
         return timeline_html(timeline, lang)
 
     def timeline(self, query: str, published_from: str | None = None, published_to: str | None = None,
@@ -61,16 +58,11 @@ class TimelineHandlers:
         """Dated events about ``query`` across the articles, oldest first (each a cited sentence with its
         date, precision and date_basis), the undated ones apart, and with an LLM a cited summary.
         published_from/to: an optional date range, YYYY[-MM[-DD]]."""
-        if not isinstance(query, str) or not query.strip():
-            raise _client_error("the query is empty: pass a non-empty text")
-        try:
-            filters = date_filters(published_from, published_to)
-        except InvalidDateError:
-            raise _client_error(date_error_text(published_from, published_to, render.lang_of(query))) from None
+        filters = api_filters(query, "query", published_from, published_to)
         try:
             return self._timeline(query, filters, summarize).to_dict()
         except RagError as exc:
-            raise _client_error(exc.message + (f" — {exc.hint}" if exc.hint else "")) from None
+            raise rag_error(exc) from None
 
 
 def timeline_tab() -> dict[str, Any]:

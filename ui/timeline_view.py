@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from rag.types import Timeline, TimelineEvent
-from ui.render import also_html, direction, link_citations, outlet_date
+from ui.render import also_html, direction, lang_dir, link_citations, outlet_date
 
 __all__ = ["timeline_html", "event_html", "TIMELINE_TARGET"]
 
@@ -37,10 +37,6 @@ _PLACEHOLDER = ('<div class="sanad-timeline sanad-tl-empty" dir="rtl"><bdi lang=
                 "</bdi></div>")
 
 
-def _dir(lang: str) -> str:
-    return "rtl" if lang == "ar" else "ltr"
-
-
 def event_html(event: TimelineEvent, lang: str) -> str:
     """One event: the date column (or nothing, undated), the numbered sentence in its own direction, and
     the article's title, outlet · date, and the outlets that carried the same story."""
@@ -57,7 +53,7 @@ def event_html(event: TimelineEvent, lang: str) -> str:
                   f'({t["no_year"]})</span>')
     quote = (f'<p class="sanad-tl-quote" dir="{direction(c.quote)}"><span class="sanad-n">[{c.n}]</span> '
              f"<bdi>{html.escape(c.quote)}</bdi></p>")
-    meta = (f'<div class="sanad-tl-meta" dir="{_dir(lang)}"><b><bdi>{html.escape(c.title)}</bdi></b> · '
+    meta = (f'<div class="sanad-tl-meta" dir="{lang_dir(lang)}"><b><bdi>{html.escape(c.title)}</bdi></b> · '
             f"{outlet_date(c.source, c.published, lang, c.outlet)}{stated}</div>")
     return (f'<li class="sanad-tl-event" id="{TIMELINE_TARGET}-{c.n}" data-n="{c.n}" data-date="{event.date or ""}">'
             f'{side}<div class="sanad-tl-body">{quote}{meta}{also_html(c.also, lang)}</div></li>')
@@ -67,7 +63,7 @@ def _summary_html(timeline: Timeline, lang: str) -> str:
     if not timeline.summary:
         return ""
     body = link_citations(timeline.summary, timeline.summary_citations, TIMELINE_TARGET)
-    return (f'<section class="sanad-tl-summary" dir="{direction(timeline.summary)}"><h3 dir="{_dir(lang)}">'
+    return (f'<section class="sanad-tl-summary" dir="{direction(timeline.summary)}"><h3 dir="{lang_dir(lang)}">'
             f'{_TEXTS[lang]["summary"]}</h3><p>{body}</p></section>')
 
 
@@ -79,7 +75,7 @@ def timeline_html(timeline: Timeline | None, lang: str) -> str:
     lang = lang if lang in _TEXTS else "en"
     t = _TEXTS[lang]
     if not (timeline.events or timeline.undated):
-        return f'<div class="sanad-timeline" dir="{_dir(lang)}" lang="{lang}"><p class="sanad-tl-none">{t["empty"]}</p></div>'
+        return f'<div class="sanad-timeline" dir="{lang_dir(lang)}" lang="{lang}"><p class="sanad-tl-none">{t["empty"]}</p></div>'
     count = t["count"].format(dated=len(timeline.events), undated=len(timeline.undated))
     parts = [_summary_html(timeline, lang), f'<div class="sanad-tl-count">{count}</div>']
     if timeline.events:
@@ -90,4 +86,4 @@ def timeline_html(timeline: Timeline | None, lang: str) -> str:
         items = "".join(event_html(e, lang) for e in timeline.undated)
         parts.append(f'<section class="sanad-tl-undated"><h3>{t["undated"]}</h3><p class="sanad-tl-hint">'
                      f'{t["undated_hint"]}</p><ol class="sanad-tl-list">{items}</ol></section>')
-    return f'<div class="sanad-timeline" dir="{_dir(lang)}" lang="{lang}">{"".join(parts)}</div>'
+    return f'<div class="sanad-timeline" dir="{lang_dir(lang)}" lang="{lang}">{"".join(parts)}</div>'

@@ -52,13 +52,17 @@ def build(tmp_path: Path) -> Sanad:
                  chroma_mode="embedded", ollama_host="http://127.0.0.1:9", ollama_model="none")
 
 
-@pytest.fixture()
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
+def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
+    """``folder`` created, with one UTF-8 file per article (file name -> text); returns ``folder``."""
     folder.mkdir()
-    for name, text in ARTICLES.items():
+    for name, text in articles.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "articles", ARTICLES)
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ from rag.service import Sanad
 from rag.settings import Settings
 from rag.types import Answer
 from tests.fakes.ollama_server import FakeOllama
-from tests.unit.test_date_surfaces import build
+from tests.unit.test_date_surfaces import build, write_corpus
 
 #: file name -> text; the file name dates the article (or not: "undated-")
 ARTICLES = {
@@ -39,11 +39,7 @@ DATED = [("2016-06", "2017-03-01-recall"), ("2016-11-29", "2016-11-29-moscow"),
 
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+    return write_corpus(tmp_path / "articles", ARTICLES)
 
 
 def _service(tmp_path: Path, corpus: Path, llm: Any = None) -> Sanad:
