@@ -22,7 +22,7 @@ from rag.errors import InvalidDateError
 
 __all__ = ["DateMention", "Precision", "find_dates", "sentence_dates", "parse_date", "MONTH_NAMES", "parse_bound",
            "day_number", "iso_or_none",
-           "weekday_of", "WEEKDAYS", "normalized_with_offsets", "filter_days"]
+           "WEEKDAYS", "normalized_with_offsets", "filter_days"]
 
 Precision = Literal["day", "month", "year"]
 
@@ -192,8 +192,10 @@ def sentence_dates(text: str, published: str | None) -> list[DateMention]:
     resolved are left out. Rules and why: ``rag.relative_time``."""
     from rag.relative_time import relative_dates, resolve_partial
 
-    mentions = [(resolve_partial(text, m, published) or m) if m.partial else m for m in find_dates(text)]
-    return sorted(mentions + relative_dates(text, published), key=lambda m: m.span)
+    found = find_dates(text)
+    anchor = parse_date(published) if published else None
+    mentions = [(resolve_partial(text, m, published, anchor=anchor) or m) if m.partial else m for m in found]
+    return sorted(mentions + relative_dates(text, published, mentions=found, anchor=anchor), key=lambda m: m.span)
 
 
 def _mention(kind: str, match: re.Match[str], norm: str) -> DateMention | None:
@@ -331,11 +333,6 @@ def day_number(value: dt.date | str | None) -> int:
             return 0
         value = day
     return value.year * 10000 + value.month * 100 + value.day
-
-
-def weekday_of(name: str) -> int | None:
-    """Python weekday (Monday = 0) of an Arabic or English weekday name, None if it is not one."""
-    return WEEKDAYS.get(arabic.normalize(name).strip().lower())
 
 
 def filter_days(published_from: str | None, published_to: str | None) -> tuple[int, int] | None:

@@ -84,15 +84,17 @@ def _mod(word: str | None) -> str | None:
     return "this"
 
 
-def relative_dates(text: str, published: str | None) -> list[DateMention]:
+def relative_dates(text: str, published: str | None, *, mentions: list[DateMention] | None = None,
+                   anchor: DateMention | None = None) -> list[DateMention]:
     """The relative phrases of ``text`` that ``published`` (ISO: day, month or year) resolves, as
     DateMentions with ``relative`` set; [] when the publication date is unknown. Phrases inside or right
-    before an explicit date ("اليوم الجمعة 18 نوفمبر 2016") are the explicit date's, not relative ones."""
-    anchor = parse_date(published) if published else None
+    before an explicit date ("اليوم الجمعة 18 نوفمبر 2016") are the explicit date's, not relative ones.
+    ``mentions`` (``find_dates(text)``) and ``anchor`` (``parse_date(published)``): already computed, if given."""
+    anchor = anchor if anchor is not None else parse_date(published) if published else None
     if anchor is None or anchor.year is None:
         return []
     norm, offsets = normalized_with_offsets(text)
-    explicit = [m.span for m in find_dates(text)]
+    explicit = [m.span for m in (mentions if mentions is not None else find_dates(text))]
     taken: list[tuple[int, int]] = []
     found: list[DateMention] = []
     for kind, pattern in _RULES:
@@ -220,10 +222,12 @@ def _at(day: dt.date, precision: Precision, weekday: int | None = None) -> DateM
     return DateMention((0, 0), day.year, day.month, day.day, precision, weekday=weekday)
 
 
-def resolve_partial(text: str, mention: DateMention, published: str | None) -> DateMention | None:
+def resolve_partial(text: str, mention: DateMention, published: str | None, *,
+                    anchor: DateMention | None = None) -> DateMention | None:
     """A day and month without a year ('12 فبراير الماضي') given its year by the modifier that follows it in
-    ``text``; None without a modifier or a known publication month (see the module docstring for why)."""
-    anchor = parse_date(published) if published else None
+    ``text``; None without a modifier or a known publication month (see the module docstring for why).
+    ``anchor``: ``parse_date(published)`` already computed, if given."""
+    anchor = anchor if anchor is not None else parse_date(published) if published else None
     norm, offsets = normalized_with_offsets(text)
     end = offsets.index(mention.span[1]) if mention.span[1] in offsets else -1
     after = _MODIFIER_AFTER.match(norm, end) if anchor is not None and end >= 0 else None

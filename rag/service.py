@@ -165,8 +165,7 @@ class Sanad:
             from rag.prompts import PromptLibrary
             from rag.timeline import Timeliner
 
-            self.timelines = Timeliner(self.retriever, self.llm, PromptLibrary(), embedder=self.embedder,
-                                       stories=self.clusters)
+            self.timelines = Timeliner(self.retriever, self.llm, PromptLibrary(), embedder=self.embedder)
         return self.timelines.timeline(query, k=k, filters=filters, summarize=summarize)
 
     def health(self) -> Health:

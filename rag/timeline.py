@@ -23,8 +23,8 @@ from typing import Literal, Protocol
 from rag import arabic
 from rag.dates import DateMention, find_dates, parse_date, sentence_dates
 from rag.errors import GenerationError
-from rag.generation.citations import check_citations, make_citation
-from rag.generation.context import NO_ANSWER, ContextPassage, count_messages, sentence_scores
+from rag.generation.citations import check_citations, cosine, make_citation
+from rag.generation.context import NO_ANSWER, ContextPassage, count_messages, safe_text, sentence_scores
 from rag.generation.reply import ReplyFilter
 from rag.ports import LLM, Embedder
 from rag.prompts import PromptLibrary
@@ -186,16 +186,10 @@ def _by_meaning(topic: str, texts: Sequence[str], embedder: Embedder) -> list[li
     if not flat:
         return []
     query = embedder.embed_query(topic)
-    cosines = iter([_cos(query, v) for v in embedder.embed_passages(flat)])
+    cosines = iter([cosine(query, v) for v in embedder.embed_passages(flat)])
     rows = [[(s, e, next(cosines)) for s, e in sp] for sp in spans]
     best = max(score for row in rows for *_, score in row)
     return [[(s, e, score if score >= best - MEANING_MARGIN else 0.0) for s, e, score in row] for row in rows]
-
-
-def _cos(a: Sequence[float], b: Sequence[float]) -> float:
-    na = sum(x * x for x in a) ** 0.5 or 1.0
-    nb = sum(x * x for x in b) ** 0.5 or 1.0
-    return sum(x * y for x, y in zip(a, b)) / (na * nb)
 
 
 def _unrepeated(ranked: Sequence[_Candidate]) -> list[_Candidate]:
@@ -319,17 +313,13 @@ class Timeliner:
         budget = self.llm.num_ctx - SUMMARY_MAX_TOKENS
         system = self.prompts.render(f"timeline_system_{suffix}", no_answer=NO_ANSWER)
         while True:
-            rows = [{"n": e.citation.n, "date": e.date, "title": _safe(e.citation.title).replace('"', "'"),
-                     "text": _safe(e.citation.quote)} for e in events]
+            rows = [{"n": e.citation.n, "date": e.date, "title": safe_text(e.citation.title, "event").replace('"', "'"),
+                     "text": safe_text(e.citation.quote, "event")} for e in events]
             user = self.prompts.render(f"timeline_user_{suffix}", question=query, events=rows, no_answer=NO_ANSWER)
             messages = ({"role": "system", "content": system}, {"role": "user", "content": user})
             if count_messages(messages) <= budget or len(events) <= 1:
                 return messages, events
             events = events[:-1]
-
-
-def _safe(text: str) -> str:
-    return text.replace("</event", "</ event").replace("<event", "< event")
 
 
 def _ms(started: float) -> float:

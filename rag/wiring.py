@@ -68,7 +68,7 @@ def build_service(settings: Settings, *, llm: LLM | None = None, load_llm: bool 
         ollama_model=settings.ollama_model,
         max_question_chars=settings.max_question_chars,
         clusters=stories.snapshot,
-        timelines=Timeliner(retriever, llm, prompts, embedder=embedder, stories=stories.snapshot,
+        timelines=Timeliner(retriever, llm, prompts, embedder=embedder,
                             min_confidence=profile.refusal_threshold),
     )
 

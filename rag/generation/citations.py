@@ -28,7 +28,7 @@ from rag.profile import ModelProfile, load_profile
 from rag.types import Citation, Hit, QuoteDate
 
 __all__ = ["CheckedAnswer", "CitationCheck", "check_citations", "support", "best_quote", "make_citation", "strip_markers",
-           "quote_dates"]
+           "quote_dates", "cosine"]
 
 #: chunk ids -> their stored embeddings (``VectorStore.chunk_vectors``); missing ids are re-embedded
 StoredVectors = Callable[[Sequence[str]], Mapping[str, Sequence[float]]]
@@ -168,7 +168,7 @@ class _Scorer:
             self._vectors[n] = self.embedder.embed_passages([self.passages[n].hit.chunk.text])[0]
         if claim not in self._claims:
             self._claims[claim] = self.embedder.embed_query(claim)
-        return _dot(self._claims[claim], self._vectors[n])
+        return cosine(self._claims[claim], self._vectors[n])
 
     def judge(self, claim: str, n: int, *, cited: bool = True) -> tuple[bool, float, int, int]:
         """(supported, strength, start, end) of passage ``n`` for ``claim``; ``cited``: the model cited it."""
@@ -207,12 +207,12 @@ class _Scorer:
         spans, vectors = self._sentence_vectors[n]
         if claim not in self._claims:
             self._claims[claim] = self.embedder.embed_query(claim)
-        cosines = [_dot(self._claims[claim], v) for v in vectors]
+        cosines = [cosine(self._claims[claim], v) for v in vectors]
         best = max(range(len(spans)), key=lambda i: cosines[i])
         return cosines[best], spans[best][0], spans[best][1]
 
 
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     na = math.sqrt(sum(x * x for x in a)) or 1.0
     nb = math.sqrt(sum(x * x for x in b)) or 1.0
     return sum(x * y for x, y in zip(a, b)) / (na * nb)

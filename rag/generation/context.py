@@ -25,7 +25,7 @@ from rag.errors import GenerationError
 from rag.prompts import PromptLibrary
 from rag.types import Hit
 
-__all__ = ["NO_ANSWER", "ContextPassage", "PromptContext", "QueryTerms", "estimate_tokens",
+__all__ = ["NO_ANSWER", "safe_text", "ContextPassage", "PromptContext", "QueryTerms", "estimate_tokens",
            "select_spans", "sentence_scores", "build_context", "sentence_score", "time_notes"]
 
 #: what the model must reply with when the passages do not contain the answer
@@ -196,15 +196,15 @@ def _covered(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
     return any(min(end, e) - max(start, s) >= 0.9 * length for s, e in ranges)
 
 
-def _safe(text: str) -> str:
-    """Passage text is data: neutralise anything that could close or open our delimiter tags."""
-    return text.replace("</passage", "</ passage").replace("<passage", "< passage")
+def safe_text(text: str, tag: str = "passage") -> str:
+    """Passage text is data: neutralise anything that could close or open our ``tag`` delimiter tags."""
+    return text.replace(f"</{tag}", f"</ {tag}").replace(f"<{tag}", f"< {tag}")
 
 
 def render_messages(prompts: PromptLibrary, question: str, passages: Sequence[ContextPassage],
                     lang: str) -> tuple[dict[str, str], ...]:
     suffix = "ar" if lang == "ar" else "en"
-    rows = [{"n": p.n, "title": _safe(p.hit.chunk.title).replace('"', "'"), "text": _safe(p.text),
+    rows = [{"n": p.n, "title": safe_text(p.hit.chunk.title).replace('"', "'"), "text": safe_text(p.text),
              "published": p.hit.chunk.published or "unknown", "time": time_notes(p.text, p.hit.chunk.published)}
             for p in passages]
     system = prompts.render(f"answer_system_{suffix}", no_answer=NO_ANSWER)
@@ -216,7 +216,7 @@ def time_notes(text: str, published: str | None) -> str:
     """'«العام الماضي» = 2016; «أمس» = 2017-01-11': the passage's relative time resolved against its
     publication date (rag.relative_time), so the model can write "in 2016 (the article is dated January 2017
     and says 'last year')" instead of repeating 'last year'; '' when there is none or the date is unknown."""
-    notes = [f"«{_safe(m.relative)}» = {m.iso}" for m in sentence_dates(text, published) if m.relative and m.iso]
+    notes = [f"«{safe_text(m.relative)}» = {m.iso}" for m in sentence_dates(text, published) if m.relative and m.iso]
     return "; ".join(dict.fromkeys(notes))
 
 
