@@ -33,6 +33,13 @@ __all__ = ["RouteErrors", "LoopbackHosts", "CorsPolicy", "ApiKeyGate", "BodyLimi
 
 #: path prefixes that belong to the API: unmatched requests there never reach the mounted chat
 API_PREFIXES = ("/v1/", "/healthz", "/readyz")
+
+
+def _is_api_route(path: str) -> bool:
+    """The API's own routes (everything else belongs to the mounted chat)."""
+    return path == "/v1" or path.startswith(API_PREFIXES)
+
+
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -54,7 +61,7 @@ class RouteErrors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith(API_PREFIXES)):
+        if scope["type"] != "http" or not _is_api_route(path):
             await self.app(scope, receive, send)
             return
         if self._takes(scope, scope["method"]):
@@ -220,7 +227,7 @@ class BodyLimit:
 
     def limit_for(self, path: str) -> int:
         """Uploads (the API's and the chat's) get the upload limit; every other API body the JSON limit."""
-        api = path == "/v1" or path.startswith(API_PREFIXES)
+        api = _is_api_route(path)
         return self.json_limit if api and path.rstrip("/") != "/v1/documents" else self.upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,6 +33,7 @@ from rag.ingestion.sources import clashing_source, gone_from, same_source, size_
 from rag.ingestion.versions import Versions, current_version
 from rag.ports import DocRecord, Embedder, KeywordIndex, VectorStore
 from rag.retrieval.embedder import KEYWORD_ONLY_MODEL, built_without_vectors
+from rag.retrieval.store_rows import version_of
 from rag.settings import Settings
 from rag.types import Article, Chunk, FileFailure, IngestReport
 from rag.uploads import interrupted_uploads, keep_uploads
@@ -256,9 +257,8 @@ class IngestPipeline:
     def _oversized(self, path: Path) -> FileFailure | None:
         """A plain-text file is its article: one bigger than the limit is refused before it is read."""
         limit = self.settings.max_article_bytes
-        if path.suffix.lower() in {".txt", ".md"} and path.is_file() and path.stat().st_size > limit:
-            return FileFailure(str(path), size_error(path.stem, path.stat().st_size, limit))
-        return None
+        size = path.stat().st_size if path.suffix.lower() in {".txt", ".md"} and path.is_file() else 0
+        return FileFailure(str(path), size_error(path.stem, size, limit)) if size > limit else None
 
     def _stage(self, article: Article, record: DocRecord | None, batch: _Batch, run: _Run, path: Path) -> None:
         """Unchanged -> nothing to do; new or changed -> chunk now, embed with the next flush; an id already
@@ -357,7 +357,7 @@ class IngestPipeline:
             self.keyword.commit()
             for doc_id in doc_ids:
                 self.store.delete_doc(doc_id)
-            self.versions.finish(gen, doc_ids, {})
+            self.versions.finish(gen, (), {})  # delete_doc took every chunk of theirs, hidden ones too
         finally:
             self.versions.release(gen, abandon=True)
         self.near_duplicates.remove(doc_ids)
@@ -397,4 +397,4 @@ class IngestPipeline:
 
 def _version(article: Article, chunks: Sequence[Chunk]) -> str:
     """The version its chunk ids carry (``doc::tag``); an article without chunks has its own."""
-    return chunks[0].chunk_id.rpartition("::")[0] if chunks else f"{article.doc_id}::{article.content_hash[:12]}"
+    return version_of(chunks[0].chunk_id) if chunks else f"{article.doc_id}::{article.content_hash[:12]}"

@@ -44,7 +44,7 @@ def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFileError(f"{path.name}: unsupported file type '{path.suffix}'", hint=_HINT_FILES)
-    data = _read_bytes(path)
+    data = read_regular(path)  # never blocks on a FIFO nor reads a device (rag.ingestion.discovery)
     if suffix == ".jsonl":
         return _load_jsonl(path, data)
     if suffix == ".pdf":
@@ -65,10 +65,6 @@ def load_file(path: Path) -> tuple[list[Article], list[FileFailure]]:
     article = article_from_text(path.stem, text, str(path), dates=dates, file_name=path.name,
                                 outlet=first_outlet(outlets), **meta)
     return [article], []
-
-
-def _read_bytes(path: Path) -> bytes:
-    return read_regular(path)  # never blocks on a FIFO nor reads a device (rag.ingestion.discovery)
 
 
 def decode_bytes(data: bytes, name: str = "file") -> str:
